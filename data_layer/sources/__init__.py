@@ -1,0 +1,159 @@
+"""Open any source Agentwatch reads and translate it into the telemetry model.
+
+A *source* is a SQLite file, a SQLAlchemy database URL, or an exported file. Which system wrote
+it is decided by introspection: each adapter module says whether it recognises the tables (or
+the file) and, if so, loads it. Adapters are tried in order, most specific first; a source none
+of them recognises gets an ``UnknownSchema`` error listing what was found and what each system
+needs, never a guess.
+
+Adapter modules define ``SYSTEM`` (the name ``summarize`` reports), ``TITLE``, ``NEEDS`` (one line
+for error messages) and either ``recognises(db)`` / ``load(db, progress)`` for databases or
+``recognises_file(path, kind)`` / ``load_file(path, kind, progress)`` for files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import ModuleType
+
+from data_layer.errors import AgentwatchError, SourceUnavailable, UnknownSchema
+from data_layer.model import Telemetry
+from data_layer.sources import (
+    agent_platform,
+    cylestio,
+    cylestio_monitor,
+    exports,
+    files,
+    monitoring_dashboard,
+    sentinel,
+)
+from data_layer.sources.database import Database, Progress, masked
+from data_layer.store import SourceInfo, Store
+
+# Most specific first: cylestio-monitor's SDK also has agents and events tables, but no llm_calls.
+DATABASE_ADAPTERS: list[ModuleType] = [
+    cylestio,
+    cylestio_monitor,
+    monitoring_dashboard,
+    sentinel,
+    agent_platform,
+    exports,
+]
+FILE_ADAPTERS: list[ModuleType] = [cylestio_monitor, monitoring_dashboard, exports]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a source is: a file path or a database URL. ``label`` is safe to display."""
+
+    target: str
+    label: str
+    is_url: bool
+
+    @classmethod
+    def parse(cls, source: str | Path) -> Location:
+        text = str(source).strip()
+        if "://" in text:
+            return cls(target=text, label=masked(text), is_url=True)
+        path = Path(text).expanduser()
+        return cls(target=str(path), label=path.name or text, is_url=False)
+
+    def identity(self) -> str:
+        """A cache key that changes when the source does and holds no password."""
+        digest = hashlib.sha256(self.target.encode()).hexdigest()[:16]
+        if self.is_url:
+            return f"url:{digest}"
+        path = Path(self.target)
+        try:
+            stat = path.stat()
+        except OSError:
+            return f"file:{digest}:missing"
+        return f"file:{digest}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def load_telemetry(source: str | Path, progress: Progress | None = None) -> tuple[Telemetry, SourceInfo]:
+    """Read a source into the telemetry model. Raises AgentwatchError subclasses for bad input."""
+    progress = progress or (lambda _m, _f: None)
+    location = Location.parse(source)
+    started = time.perf_counter()
+    if location.is_url:
+        telemetry = _load_database(Database(location.target), progress)
+    else:
+        telemetry = _load_file(Path(location.target), location.label, progress)
+    info = SourceInfo(
+        system=telemetry.system,
+        label=location.label,
+        source_tables=dict(telemetry.source_tables),
+        notes=tuple(telemetry.notes),
+        source_events=telemetry.source_events,
+        provided=telemetry.provided,
+    )
+    return telemetry, replace(info, load_seconds=time.perf_counter() - started)
+
+
+def open_source(source: str | Path, progress: Progress | None = None, label: str | None = None) -> Store:
+    """Load a source and build its store: the one call the app and the CLI make."""
+    telemetry, info = load_telemetry(source, progress)
+    if progress:
+        progress("Building rollups", None)
+    started = time.perf_counter()
+    store = Store.build(telemetry, info if label is None else replace(info, label=label))
+    store.info = replace(store.info, load_seconds=(info.load_seconds or 0) + time.perf_counter() - started)
+    return store
+
+
+def _load_database(db: Database, progress: Progress) -> Telemetry:
+    for adapter in DATABASE_ADAPTERS:
+        if adapter.recognises(db):
+            progress(f"Recognised {adapter.TITLE}", None)
+            return adapter.load(db, progress)
+    raise _unknown(db.label, db.catalog(), DATABASE_ADAPTERS)
+
+
+def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
+    if not path.exists():
+        raise SourceUnavailable(f"Cannot open {label} (no such file). Check the path, or upload the file.")
+    if not path.is_file():
+        raise SourceUnavailable(
+            f"{label} is a folder, not a file. Point Agentwatch at a database or export file."
+        )
+    with tempfile.TemporaryDirectory(prefix="agentwatch-") as scratch:
+        if files.is_gzip(path):
+            progress(f"Decompressing {label}", None)
+            path = files.gunzip_to_temp(path, Path(scratch))
+        kind = files.sniff(path)
+        if kind == "sqlite":
+            return _load_database(Database.sqlite_file(path, label=label), progress)
+        for adapter in FILE_ADAPTERS:
+            if adapter.recognises_file(path, kind):
+                progress(f"Recognised {adapter.TITLE} ({kind})", None)
+                return adapter.load_file(path, kind, progress)
+    raise UnknownSchema(
+        f"{label} is a {kind.upper()} file Agentwatch cannot map. It needs "
+        + "; or ".join(f"{a.TITLE}: {a.NEEDS}" for a in FILE_ADAPTERS)
+        + "."
+    )
+
+
+def _unknown(label: str, catalog: dict[str, set[str]], adapters: list[ModuleType]) -> UnknownSchema:
+    if not catalog:
+        found = "no tables"
+    else:
+        shown = sorted(catalog)[:12]
+        found = "tables " + ", ".join(shown) + (f" and {len(catalog) - 12} more" if len(catalog) > 12 else "")
+    needs = "; ".join(f"{a.TITLE} needs {a.NEEDS}" for a in adapters)
+    return UnknownSchema(f"{label} has {found}, which match no system Agentwatch reads. {needs}.")
+
+
+__all__ = [
+    "DATABASE_ADAPTERS",
+    "FILE_ADAPTERS",
+    "AgentwatchError",
+    "Location",
+    "load_telemetry",
+    "open_source",
+]

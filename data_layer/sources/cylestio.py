@@ -1,0 +1,203 @@
+"""Cylestio Monitor's database (seeds 000 and 001), on SQLite or PostgreSQL.
+
+Every detail row (llm_calls, tool_calls, security_alerts, event_security, performance_metrics)
+hangs off an ``events`` row, which carries the time, agent, session and conversation; the
+selects below join each detail table to its event once, in the source database.
+
+``performance_metrics`` comes in two shapes: the schema's long one (metric_type, value, unit)
+and the ORM models' wide one (memory_usage, cpu_usage, duration_ms, tokens_processed, cost).
+Both become series of the long ``metrics`` table; a database may even have columns of both.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from data_layer.model import Telemetry
+from data_layer.sources.database import Database, Progress
+
+SYSTEM = "cylestio"
+TITLE = "Cylestio Monitor"
+NEEDS = "tables agents, events and llm_calls, with llm_calls.event_id pointing at events"
+
+# Wide performance_metrics columns -> (series name, unit). Units are the ones the models document.
+_WIDE_METRICS = {
+    "memory_usage": ("memory_usage", None),
+    "cpu_usage": ("cpu_usage", "%"),
+    "duration_ms": ("duration_ms", "ms"),
+    "tokens_processed": ("tokens_processed", "tokens"),
+    "cost": ("cost", "USD"),
+}
+_TABLES = (
+    "agents",
+    "sessions",
+    "conversations",
+    "events",
+    "llm_calls",
+    "tool_calls",
+    "security_alerts",
+    "event_security",
+    "performance_metrics",
+)
+
+
+def recognises(db: Database) -> bool:
+    return (
+        db.has("agents", "id", "agent_id")
+        and db.has("events", "id", "agent_id", "event_type", "timestamp")
+        and db.has("llm_calls", "event_id", "model")
+    )
+
+
+def load(db: Database, progress: Progress) -> Telemetry:
+    selects = model_selects(db)
+    tables = {}
+    for name, stmt in selects.items():
+        progress(f"Reading {name.replace('_', ' ')}", None)
+        tables[name] = db.read(stmt, progress, name.replace("_", " "))
+    counts = {t: db.count(t) for t in _TABLES if t in db.catalog()}
+    return Telemetry(
+        system=SYSTEM,
+        tables=tables,
+        source_tables=counts,
+        source_events=counts.get("events"),
+        notes=_notes(db),
+    )
+
+
+def model_selects(db: Database) -> dict[str, sa.Select]:
+    """One SELECT per model table, in the source's terms. Also used to push queries down."""
+    t = {name: db.table(name) for name in _TABLES if name in db.catalog()}
+    agents, events = t["agents"], t["events"]
+    # An event's context, shared by every detail table.
+    ctx = events.join(agents, agents.c.id == events.c.agent_id)
+    context = [
+        sa.cast(events.c.id, sa.String).label("event_id"),
+        events.c.timestamp.label("ts"),
+        agents.c.agent_id.label("agent"),
+        sa.cast(events.c.session_id, sa.String).label("session"),
+    ]
+    failed = sa.func.lower(events.c.level).in_(("error", "critical"))
+
+    selects: dict[str, sa.Select] = {
+        "agents": sa.select(
+            agents.c.agent_id.label("agent"),
+            _col(agents, "name").label("display_name"),
+            _col(agents, "created_at").label("created_at"),
+            _col(agents, "last_seen").label("last_seen_at"),
+        ),
+        "events": sa.select(
+            *context,
+            events.c.event_type.label("type"),
+            _col(events, "channel").label("channel"),
+            sa.func.lower(_col(events, "level")).label("level"),
+        ).select_from(ctx),
+    }
+    calls = t["llm_calls"]
+    selects["llm_calls"] = sa.select(
+        context[0].label("call_id"),
+        *context[1:],
+        sa.cast(_col(events, "conversation_id"), sa.String).label("conversation"),
+        calls.c.model,
+        _col(calls, "tokens_in").label("tokens_in"),
+        _col(calls, "tokens_out").label("tokens_out"),
+        _col(calls, "cost").label("cost_usd"),
+        _col(calls, "duration_ms").label("latency_ms"),
+        _col(calls, "is_stream").label("is_stream"),
+        sa.case((failed, "error"), else_="ok").label("status"),
+        _col(calls, "prompt").label("prompt"),
+        _col(calls, "response").label("response"),
+    ).select_from(calls.join(ctx, events.c.id == calls.c.event_id))
+
+    if "sessions" in t:
+        sessions = t["sessions"]
+        selects["sessions"] = sa.select(
+            sa.cast(sessions.c.id, sa.String).label("session"),
+            agents.c.agent_id.label("agent"),
+            _col(sessions, "start_time").label("started_at"),
+            _col(sessions, "end_time").label("ended_at"),
+        ).select_from(sessions.join(agents, agents.c.id == sessions.c.agent_id))
+    if "tool_calls" in t:
+        tools = t["tool_calls"]
+        selects["tool_calls"] = sa.select(
+            context[0].label("call_id"),
+            *context[1:],
+            tools.c.tool_name.label("tool"),
+            _col(tools, "duration_ms").label("latency_ms"),
+            _col(tools, "success").label("success"),
+            _col(tools, "error_message").label("error"),
+        ).select_from(tools.join(ctx, events.c.id == tools.c.event_id))
+    if "security_alerts" in t:
+        alerts = t["security_alerts"]
+        selects["alerts"] = sa.select(
+            sa.cast(alerts.c.id, sa.String).label("alert_id"),
+            sa.func.coalesce(_col(alerts, "timestamp"), events.c.timestamp).label("ts"),
+            *context[2:],
+            context[0],
+            alerts.c.alert_type.label("type"),
+            sa.func.lower(alerts.c.severity).label("severity"),
+            _col(alerts, "description").label("description"),
+            _col(alerts, "matched_terms").label("matched_terms"),
+            sa.literal("open").label("status"),
+        ).select_from(alerts.join(ctx, events.c.id == alerts.c.event_id))
+    if "event_security" in t:
+        flagged = t["event_security"]
+        level = sa.func.lower(flagged.c.alert_level)
+        selects["flagged_events"] = (
+            sa.select(
+                *context,
+                level.label("level"),
+                _col(flagged, "matched_terms").label("matched_terms"),
+                _col(flagged, "reason").label("reason"),
+                _col(flagged, "source_field").label("source_field"),
+            )
+            .select_from(flagged.join(ctx, events.c.id == flagged.c.event_id))
+            .where(level.in_(("suspicious", "dangerous")))
+        )
+    if "performance_metrics" in t:
+        selects["metrics"] = _metrics_select(t["performance_metrics"], events, ctx, context)
+    return selects
+
+
+def _metrics_select(perf: sa.TableClause, events: sa.TableClause, ctx: sa.Join, context: list) -> sa.Select:
+    ts, agent = context[1], context[2]
+    parts = []
+    if {"metric_type", "value"} <= set(perf.c.keys()):
+        parts.append(
+            sa.select(ts, agent, perf.c.metric_type.label("name"), perf.c.value.label("value"))
+            .add_columns(_col(perf, "unit").label("unit"))
+            .select_from(perf.join(ctx, events.c.id == perf.c.event_id))
+        )
+    for column, (name, unit) in _WIDE_METRICS.items():
+        if column in perf.c:
+            parts.append(
+                sa.select(
+                    ts,
+                    agent,
+                    sa.literal(name).label("name"),
+                    sa.cast(perf.c[column], sa.Double).label("value"),
+                    sa.literal(unit, sa.String).label("unit"),
+                )
+                .select_from(perf.join(ctx, events.c.id == perf.c.event_id))
+                .where(perf.c[column].is_not(None))
+            )
+    if not parts:
+        return sa.select(ts, agent).where(sa.false())
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
+
+
+def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
+    """The column if the source has it, else NULL: older databases lack some optional columns."""
+    return table.c[name] if name in table.c else sa.null()
+
+
+def _notes(db: Database) -> list[str]:
+    notes = []
+    perf = db.columns("performance_metrics")
+    if perf & set(_WIDE_METRICS) and "metric_type" not in perf:
+        notes.append(
+            "performance_metrics has the wide shape (one column per measure); each column is a series."
+        )
+    if "memory_usage" in perf:
+        notes.append("memory_usage has no unit in Cylestio's schema; it is shown as recorded.")
+    return notes

@@ -1,0 +1,15 @@
+"""cylestio-monitor SDK adapter: being written (placeholder so the registry imports)."""
+
+from __future__ import annotations
+
+SYSTEM = "cylestio-monitor"
+TITLE = "cylestio-monitor SDK"
+NEEDS = "(adapter not written yet)"
+
+
+def recognises(db) -> bool:
+    return False
+
+
+def recognises_file(path, kind) -> bool:
+    return False

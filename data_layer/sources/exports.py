@@ -1,0 +1,15 @@
+"""Generic export adapter: being written (placeholder so the registry imports)."""
+
+from __future__ import annotations
+
+SYSTEM = "export"
+TITLE = "Generic export"
+NEEDS = "(adapter not written yet)"
+
+
+def recognises(db) -> bool:
+    return False
+
+
+def recognises_file(path, kind) -> bool:
+    return False

@@ -1,0 +1,147 @@
+"""What kind of file a user handed over, decided from its bytes rather than trusted from its name.
+
+Exports arrive from strangers' browsers: a ``.json`` may be a SQLite database, a gzip archive or
+binary garbage. ``sniff`` looks at the first bytes, decompresses gzip within a size limit, checks
+the text encoding, and says which reader applies, or raises a ``BadExport`` that says what to do.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from data_layer.errors import BadExport, SourceTooLarge
+
+MAX_FILE_BYTES = int(os.environ.get("AGENTWATCH_MAX_FILE_MB", "1024")) * 1024 * 1024
+"""Largest file, or decompressed content of a .gz, Agentwatch reads (AGENTWATCH_MAX_FILE_MB, 1 GiB)."""
+
+KINDS = ("sqlite", "parquet", "json", "jsonl", "csv")
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGIC = b"PK\x03\x04"
+_SAMPLE_BYTES = 64 * 1024
+
+
+def sniff(path: Path) -> str:
+    """The reader for this file: one of KINDS. Raises BadExport or SourceTooLarge with a hint.
+
+    Gzip files are decompressed by the caller first (``gunzip_to_temp``).
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise BadExport(
+            f"{path.name} is empty (0 bytes). Export the data again and upload the file it writes."
+        )
+    if size > MAX_FILE_BYTES:
+        raise SourceTooLarge(
+            f"{path.name} is {size / 2**20:,.0f} MB, over the {MAX_FILE_BYTES / 2**20:,.0f} MB limit."
+            " Point Agentwatch at the database instead, or raise AGENTWATCH_MAX_FILE_MB."
+        )
+    with path.open("rb") as f:
+        head = f.read(_SAMPLE_BYTES)
+    if head.startswith(_SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_ZIP_MAGIC):
+        raise BadExport(f"{path.name} is a zip archive. Unzip it and upload the export file inside.")
+    text = _decode_sample(path.name, head)
+    return _text_kind(path, text)
+
+
+def gunzip_to_temp(path: Path, directory: Path | None = None) -> Path:
+    """Decompress a .gz into a temporary file, stopping as soon as it passes the size limit."""
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name + ".out"
+    fd, out_name = tempfile.mkstemp(prefix="agentwatch-", suffix="-" + name, dir=directory)
+    out = Path(out_name)
+    written = 0
+    try:
+        with gzip.open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            while chunk := src.read(1024 * 1024):
+                written += len(chunk)
+                if written > MAX_FILE_BYTES:
+                    raise SourceTooLarge(
+                        f"{path.name} expands past the {MAX_FILE_BYTES / 2**20:,.0f} MB limit."
+                        " Upload a smaller export, or point Agentwatch at the database."
+                    )
+                dst.write(chunk)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        out.unlink(missing_ok=True)
+        raise BadExport(
+            f"{path.name} is not a readable gzip file ({err}). Compress it again or upload it uncompressed."
+        ) from err
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == _GZIP_MAGIC
+
+
+def _decode_sample(name: str, head: bytes) -> str:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(head) > 3 and head[1:4:2] == b"\x00\x00"):
+        raise BadExport(
+            f"{name} is UTF-16 text. Save it as UTF-8 (most editors offer this) and upload it again."
+        )
+    if b"\x00" in head:
+        raise BadExport(
+            f"{name} holds binary data, not JSON, CSV, Parquet or SQLite. Upload the export file itself."
+        )
+    # The sample may end in the middle of a multi-byte character: ignore only that last one.
+    try:
+        return head.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if err.start >= len(head) - 3:
+            return head[: err.start].decode("utf-8-sig")
+        raise BadExport(
+            f"{name} is not UTF-8 text (byte {err.start} is 0x{head[err.start]:02x}; Latin-1 or another"
+            " legacy encoding?). Save it as UTF-8 and upload it again."
+        ) from err
+
+
+def _text_kind(path: Path, text: str) -> str:
+    stripped = text.lstrip()
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    if stripped.startswith("["):
+        return "json"
+    if stripped.startswith("{"):
+        # One object per line, or one (possibly indented) document?
+        first_line = stripped.split("\n", 1)[0].strip()
+        return "jsonl" if first_line.endswith("}") and _is_json(first_line) else "json"
+    if suffix == ".json":
+        raise BadExport(f"{path.name} does not start with JSON ({stripped[:20]!r}). Upload a JSON export.")
+    if "," in stripped.split("\n", 1)[0] or suffix in (".tsv", ".txt"):
+        return "csv"
+    raise BadExport(
+        f"{path.name} is not a JSON, JSON-lines, CSV, Parquet or SQLite file (it starts {stripped[:20]!r})."
+        " Upload an export in one of those formats."
+    )
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return False
+    return True
+
+
+def copy_upload(data: bytes, name: str, directory: Path) -> Path:
+    """Write uploaded bytes to a private temp file named like the upload (extension matters)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)[-80:] or "upload"
+    fd, out = tempfile.mkstemp(prefix="upload-", suffix="-" + safe, dir=directory)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return Path(out)

@@ -1,0 +1,15 @@
+"""Sentinel AI adapter: being written (placeholder so the registry imports)."""
+
+from __future__ import annotations
+
+SYSTEM = "sentinel"
+TITLE = "Sentinel AI"
+NEEDS = "(adapter not written yet)"
+
+
+def recognises(db) -> bool:
+    return False
+
+
+def recognises_file(path, kind) -> bool:
+    return False

@@ -1,0 +1,214 @@
+"""The loaded telemetry model, held in an in-process DuckDB database with rollups built at load.
+
+A ``Store`` is built once per source and shared by every session that views it (the app keeps it
+in ``st.cache_resource``); each query takes its own cursor, which DuckDB makes thread-safe.
+
+What happens at load, once, so that no rerun pays for it:
+
+* times become naive UTC ``TIMESTAMP`` columns (bucketing a ``TIMESTAMPTZ`` costs 5x more);
+* rows are sorted by time, so DuckDB's min/max zone maps skip row groups outside a time filter;
+* calls without a recorded cost get a genai-prices estimate (``cost_source = 'estimated'``);
+* hourly rollups of the additive LLM and tool-call measures are built. Percentiles are never
+  read from rollups: they are computed from the raw rows, so they stay exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+
+from data_layer import model
+from data_layer.pricing import price_table
+from data_layer.tables import compile_statement
+
+# Rollups: one row per (hour, dimensions). Additive measures only; a count beside each sum says
+# how many rows had a value, so "missing" survives the rollup.
+_LLM_HOURLY = """
+create table llm_calls_hourly as
+select date_trunc('hour', ts) as hour, agent, model, cost_source, status,
+       count(*)::bigint as calls,
+       sum(tokens_in)::bigint as tokens_in, count(tokens_in)::bigint as calls_with_tokens_in,
+       sum(tokens_out)::bigint as tokens_out, count(tokens_out)::bigint as calls_with_tokens_out,
+       sum(cost_usd) as cost_usd, count(cost_usd)::bigint as calls_with_cost,
+       sum(latency_ms) as latency_ms_sum, count(latency_ms)::bigint as calls_with_latency
+from llm_calls group by all order by hour
+"""
+
+_TOOL_HOURLY = """
+create table tool_calls_hourly as
+select date_trunc('hour', ts) as hour, agent, tool,
+       count(*)::bigint as calls,
+       count(*) filter (where success = false)::bigint as failures,
+       count(success)::bigint as calls_with_outcome,
+       sum(latency_ms) as latency_ms_sum, count(latency_ms)::bigint as calls_with_latency
+from tool_calls group by all order by hour
+"""
+
+ROLLUPS = ("llm_calls_hourly", "tool_calls_hourly")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What was loaded, for the sidebar and the Data page. ``label`` never holds a password."""
+
+    system: str
+    label: str
+    source_tables: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    source_events: int | None = None
+    provided: frozenset[str] = frozenset()  # model tables the source has data for, even if empty
+    load_seconds: float | None = None
+
+
+class Store:
+    """One source's telemetry model in DuckDB. Build it with ``Store.build(telemetry, info)``."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, info: SourceInfo) -> None:
+        self._con = con
+        self._lock = threading.Lock()
+        self.info = info
+        self.has_rollups = True
+
+    @classmethod
+    def build(cls, telemetry: model.Telemetry, info: SourceInfo) -> Store:
+        con = duckdb.connect(":memory:", config={"threads": 2})
+        con.execute("set TimeZone = 'UTC'")
+        for name in model.TABLES:
+            frame = telemetry.tables[name]
+            _create(con, name, frame)
+            telemetry.tables[name] = model.empty(name)  # free the pandas copy as we go
+        _estimate_costs(con)
+        _fill_agents(con)
+        con.execute(_LLM_HOURLY)
+        con.execute(_TOOL_HOURLY)
+        return cls(con, info)
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one query: Streamlit runs each session on its own thread."""
+        with self._lock:
+            cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def execute(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run a query with bound parameters; times in the result come back as UTC-aware."""
+        with self.cursor() as cur:
+            return utc_times(cur.execute(sql, params or []).df())
+
+    def run(self, stmt: sa.Executable) -> pd.DataFrame:
+        """Run a SQLAlchemy Core statement built by ``data_layer.queries``."""
+        sql, params = compile_statement(stmt)
+        return typed_result(self.execute(sql, params), stmt)
+
+    def frame(self, table: str, limit: int | None = None) -> pd.DataFrame:
+        """A model table as a pandas frame with the model's dtypes (for downloads and tests)."""
+        if table not in model.TABLES:
+            raise KeyError(table)
+        sql = f'select * from "{table}"' + (" limit $1" if limit is not None else "")
+        with self.cursor() as cur:
+            raw = cur.execute(sql, [limit] if limit is not None else []).df()
+        return model.conform(table, raw)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per model table."""
+        union = " union all ".join(
+            f"select '{name}' as t, count(*) as n from \"{name}\"" for name in model.TABLES
+        )
+        counts = self.execute(union)
+        return dict(zip(counts["t"], counts["n"].astype(int), strict=True))
+
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        """Earliest and latest activity, as UTC-aware datetimes (None if there is none).
+
+        Agent registration times are left out: they say when a record was written, not when
+        anything happened, and a source's defaults often set them to the time of the insert.
+        """
+        parts = " union all ".join(
+            f'select min("{c.name}") as lo, max("{c.name}") as hi from "{t}"'
+            for t, cols in model.TABLES.items()
+            for c in cols
+            if c.kind == "time" and t != "agents"
+        )
+        span = self.execute(f"select min(lo) as lo, max(hi) as hi from ({parts})")
+        lo, hi = span.iloc[0]["lo"], span.iloc[0]["hi"]
+        return (None if pd.isna(lo) else lo.to_pydatetime(), None if pd.isna(hi) else hi.to_pydatetime())
+
+
+def _create(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """Copy one conformed frame into DuckDB with the model's column types, sorted by time."""
+    cols = model.TABLES[name]
+    select = ", ".join(f'"{c.name}"::{model.duckdb_type(name, c.name)} as "{c.name}"' for c in cols)
+    order = next((f' order by "{c.name}"' for c in cols if c.kind == "time"), "")
+    con.register("_incoming", frame)
+    try:
+        con.execute(f'create table "{name}" as select {select} from _incoming{order}')
+    finally:
+        con.unregister("_incoming")
+
+
+def _estimate_costs(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill cost_usd/cost_source: recorded as is, else a genai-prices estimate, else unknown."""
+    needed = con.execute(
+        "select distinct model, ts::date as day from llm_calls"
+        " where cost_usd is null and model is not null and ts is not null"
+        " and tokens_in is not null and tokens_out is not null"
+    ).fetchall()
+    con.register("_prices", price_table(needed))
+    try:
+        con.execute("""
+            create or replace table llm_calls as
+            select c.* replace (
+                coalesce(c.cost_usd,
+                         c.tokens_in * p.usd_in + c.tokens_out * p.usd_out + p.usd_call) as cost_usd,
+                case when c.cost_usd is not null then 'recorded'
+                     when p.model is not null then 'estimated'
+                     else 'unknown' end as cost_source)
+            from llm_calls c
+            left join _prices p
+              on c.cost_usd is null and p.model = c.model and p.day = c.ts::date
+             and c.tokens_in > p.above_tokens_in and c.tokens_in <= p.up_to_tokens_in
+             and c.tokens_out is not null
+            order by c.ts
+        """)
+    finally:
+        con.unregister("_prices")
+
+
+def _fill_agents(con: duckdb.DuckDBPyConnection) -> None:
+    """Sources without an agent table still have agents: list the ones their rows name."""
+    if con.execute("select count(*) from agents").fetchone()[0]:
+        return
+    named = " union ".join(
+        f'select agent from "{t}" where agent is not null'
+        for t, cols in model.TABLES.items()
+        if t not in ("agents", "thresholds") and any(c.name == "agent" for c in cols)
+    )
+    con.execute(f"insert into agents (agent) select agent from ({named}) order by agent")
+
+
+def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
+    """Give integer result columns a nullable integer dtype, so a missing count stays NA."""
+    for col in getattr(stmt, "selected_columns", ()):
+        if col.name in frame.columns and isinstance(col.type, sa.Integer):
+            frame[col.name] = frame[col.name].astype("Float64").round().astype("Int64")
+        elif col.name in frame.columns and isinstance(col.type, sa.Double):
+            frame[col.name] = frame[col.name].astype("float64")
+    return frame
+
+
+def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark naive result times as UTC: the store holds UTC, and callers should not have to know."""
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_dtype(frame[col].dtype):
+            frame[col] = frame[col].dt.tz_localize("UTC")
+    return frame
