@@ -422,7 +422,11 @@ def metric_series(
     names: tuple[str, ...] = (),
     by_agent: bool = False,
 ) -> pd.DataFrame:
-    """One row per (bucket, name[, agent]): mean, min and max of the samples, and their number."""
+    """One row per (bucket, name[, agent]): mean, min, max and total of the samples, and their number.
+
+    ``total`` is the right reading for count-like series (commits, lines added); ``mean`` for
+    gauges (CPU, memory).
+    """
     metrics = MODEL["metrics"]
     keys = [_bucket(metrics.c.ts, bucket).label("bucket"), metrics.c.name]
     if by_agent:
@@ -434,6 +438,7 @@ def metric_series(
         sa.func.avg(metrics.c.value).label("mean"),
         sa.func.min(metrics.c.value).label("min"),
         sa.func.max(metrics.c.value).label("max"),
+        sa.cast(sa.func.sum(metrics.c.value), sa.Double).label("total"),
     ).where(*_conditions(metrics, filters))
     if names:
         stmt = stmt.where(metrics.c.name.in_(names))
