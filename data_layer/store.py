@@ -15,10 +15,11 @@ What happens at load, once, so that no rerun pays for it:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -52,6 +53,7 @@ from tool_calls group by all order by hour
 """
 
 ROLLUPS = ("llm_calls_hourly", "tool_calls_hourly")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,18 @@ class Store:
         self._lock = threading.Lock()
         self.info = info
         self.has_rollups = True
+        self._memo: dict[str, object] = {}
+
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per store: for what never changes while the store lives (filter
+        choices, data-quality findings), however many sessions and reruns ask for it.
+        """
+        with self._lock:
+            if name in self._memo:
+                return self._memo[name]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            return self._memo.setdefault(name, value)  # type: ignore[return-value]
 
     @classmethod
     def build(cls, telemetry: model.Telemetry, info: SourceInfo) -> Store:

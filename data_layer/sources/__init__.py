@@ -20,6 +20,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
+
+from data_layer import model
 from data_layer.errors import AgentwatchError, SourceUnavailable, UnknownSchema
 from data_layer.model import Telemetry
 from data_layer.sources import (
@@ -156,4 +159,44 @@ __all__ = [
     "Location",
     "load_telemetry",
     "open_source",
+    "open_sources",
 ]
+
+
+def open_sources(sources: list[str | Path], label: str, progress: Progress | None = None) -> Store:
+    """Load several sources into one store, as if one fleet wrote them all (the demo dataset).
+
+    Agents with the same key in two sources are one agent; the first source's details win.
+    """
+    started = time.perf_counter()
+    loaded = [load_telemetry(s, progress) for s in sources]
+    frames = {
+        name: pd.concat([t.tables[name] for t, _ in loaded], ignore_index=True)
+        for name in model.TABLES
+        if any(name in t.provided for t, _ in loaded)
+    }
+    if "agents" in frames:
+        frames["agents"] = frames["agents"].drop_duplicates("agent", keep="first")
+    systems = [t.system for t, _ in loaded]
+    telemetry = Telemetry(
+        system="+".join(systems),
+        tables=frames,
+        source_tables={f"{i.label}: {table}": n for _, i in loaded for table, n in i.source_tables.items()},
+        notes=[f"{i.label}: {note}" for _, i in loaded for note in i.notes],
+        source_events=sum(t.source_events or 0 for t, _ in loaded)
+        if any(t.source_events is not None for t, _ in loaded)
+        else None,
+    )
+    info = SourceInfo(
+        system=telemetry.system,
+        label=label,
+        source_tables=telemetry.source_tables,
+        notes=tuple(telemetry.notes),
+        source_events=telemetry.source_events,
+        provided=telemetry.provided,
+    )
+    if progress:
+        progress("Building rollups", None)
+    store = Store.build(telemetry, info)
+    store.info = replace(store.info, load_seconds=time.perf_counter() - started)
+    return store

@@ -1,0 +1,86 @@
+"""Loaded stores, shared by every session that opens the same source, built once.
+
+The app keeps one instance for the whole server. A rerun, another page or another browser tab on
+the same source reuses the store instead of reloading it; two sessions asking for the same source
+at once wait for one load instead of running two. Least recently used stores are dropped beyond
+``capacity`` so that memory stays bounded however many files people upload.
+
+A store loaded from a database is refreshed after ``ttl_s``; when that refresh fails (the server
+went away), the last store stays in use and is marked stale until a refresh succeeds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from data_layer.errors import AgentwatchError
+from data_layer.store import Store
+
+
+@dataclass
+class Entry:
+    store: Store
+    loaded_at: float
+    stale_reason: str | None = None  # set while refreshes fail; the store shown is the last good one
+
+
+class StoreCache:
+    def __init__(self, capacity: int = 4, ttl_s: float | None = 300.0) -> None:
+        self.capacity = capacity
+        self.ttl_s = ttl_s
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], Store], *, refreshable: bool = False) -> Entry:
+        """The entry for ``key``, loading it with ``load()`` on first use (or when due for refresh).
+
+        Raises what ``load`` raises when there is no earlier store to fall back on.
+        """
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            entry = self._peek(key)
+            due = (
+                entry is not None
+                and refreshable
+                and self.ttl_s is not None
+                and time.monotonic() - entry.loaded_at > self.ttl_s
+            )
+            if entry is not None and not due:
+                return entry
+            try:
+                store = load()
+            except AgentwatchError as err:
+                if entry is None:
+                    raise
+                entry.stale_reason = str(err)
+                entry.loaded_at = time.monotonic()  # retry after another ttl, not on every rerun
+                return entry
+            fresh = Entry(store=store, loaded_at=time.monotonic())
+            self._put(key, fresh)
+            return fresh
+
+    def drop(self, key: str) -> None:
+        """Forget a store, so the next ``get`` reloads it (the sidebar's Reload button)."""
+        with self._guard:
+            self._entries.pop(key, None)
+
+    def _peek(self, key: str) -> Entry | None:
+        with self._guard:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def _put(self, key: str, entry: Entry) -> None:
+        with self._guard:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                old, _ = self._entries.popitem(last=False)
+                self._locks.pop(old, None)

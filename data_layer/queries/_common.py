@@ -1,0 +1,190 @@
+"""Building blocks every query shares: filter terms, time buckets, rollup-or-raw rows, percentiles.
+
+Statements are SQLAlchemy Core over the model tables in ``data_layer.tables``. A *backend* (the
+DuckDB ``Store``, or a pushdown connection to a PostgreSQL source) compiles and runs them and
+returns pandas frames whose times are UTC-aware and whose integer columns are nullable ints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_layer.filters import Filters
+from data_layer.tables import ROLLUPS
+
+BUCKETS = ("hour", "day", "week")
+PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
+
+
+class Backend(Protocol):
+    has_rollups: bool
+
+    def run(self, stmt: sa.Executable) -> pd.DataFrame: ...
+
+
+# Filter field -> (column, the only tables it applies to; None for every table with the column).
+_FILTER_COLUMNS: dict[str, tuple[str, frozenset[str] | None]] = {
+    "agents": ("agent", None),
+    "models": ("model", None),
+    "sessions": ("session", None),
+    "tools": ("tool", None),
+    "severities": ("severity", frozenset({"alerts"})),
+    "event_types": ("type", frozenset({"events"})),
+}
+
+
+def _applies(field: str, table: sa.TableClause) -> bool:
+    column, only = _FILTER_COLUMNS[field]
+    base = table.name.removesuffix("_hourly")
+    return column in table.c and (only is None or base in only)
+
+
+def conditions(
+    table: sa.TableClause, filters: Filters, time: str | None = "ts", skip: tuple[str, ...] = ()
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE terms for every filter field whose column this table has."""
+    terms: list[sa.ColumnElement[bool]] = []
+    for field, (column, _only) in _FILTER_COLUMNS.items():
+        values = getattr(filters, field)
+        if values and field not in skip and _applies(field, table):
+            terms.append(table.c[column].in_(values))
+    if time is not None:
+        start, end = filters.naive_bounds()
+        if start is not None:
+            terms.append(table.c[time] >= start)
+        if end is not None:
+            terms.append(table.c[time] < end)
+    return terms
+
+
+def bucket_expr(column: sa.ColumnElement, bucket: str) -> sa.ColumnElement:
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {BUCKETS}, got {bucket!r}")
+    return sa.func.date_trunc(sa.literal_column(f"'{bucket}'"), column, type_=sa.DateTime)
+
+
+def dimension(table: sa.TableClause | sa.Subquery, by: str | None, allowed: tuple[str, ...]) -> list:
+    if by is None:
+        return []
+    if by not in allowed:
+        raise ValueError(f"cannot group by {by!r}; choose one of {allowed}")
+    return [table.c[by]]
+
+
+def _hour_floor(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_ceil(t: datetime) -> datetime:
+    floor = _hour_floor(t)
+    return floor if floor == t else floor + timedelta(hours=1)
+
+
+def additive_rows(
+    backend: Backend,
+    raw: sa.TableClause,
+    rollup_name: str,
+    measures: dict[str, sa.ColumnElement],
+    dims: tuple[str, ...],
+    filters: Filters,
+) -> sa.Subquery:
+    """Rows shaped like the rollup (ts, dims..., measures...) covering exactly the filtered range.
+
+    Whole hours come from the rollup; the partial hours at either edge, and everything when a
+    filter names a column the rollup does not keep (sessions), come from the raw rows.
+    """
+    raw_cols = [raw.c.ts.label("ts"), *(raw.c[d].label(d) for d in dims)]
+    raw_cols += [expr.label(name) for name, expr in measures.items()]
+    rollup = ROLLUPS[rollup_name]
+    uses_rollup = backend.has_rollups and not any(
+        getattr(filters, field) and _applies(field, raw) and not _applies(field, rollup)
+        for field in _FILTER_COLUMNS
+    )
+    if not uses_rollup:
+        return sa.select(*raw_cols).where(*conditions(raw, filters)).subquery()
+
+    start, end = filters.naive_bounds()
+    first = None if start is None else _hour_ceil(start)
+    last = None if end is None else _hour_floor(end)
+    if first is not None and last is not None and first >= last:  # inside one hour: raw only
+        return sa.select(*raw_cols).where(*conditions(raw, filters)).subquery()
+
+    whole = sa.select(
+        rollup.c.hour.label("ts"),
+        *(rollup.c[d].label(d) for d in dims),
+        *(rollup.c[name].label(name) for name in measures),
+    ).where(*conditions(rollup, filters, time=None))
+    if first is not None:
+        whole = whole.where(rollup.c.hour >= first)
+    if last is not None:
+        whole = whole.where(rollup.c.hour < last)
+    parts = [whole]
+    if start is not None and start < first:
+        edge = replace(filters, end=first.replace(tzinfo=UTC))
+        parts.append(sa.select(*raw_cols).where(*conditions(raw, edge)))
+    if end is not None and last < end:
+        edge = replace(filters, start=last.replace(tzinfo=UTC))
+        parts.append(sa.select(*raw_cols).where(*conditions(raw, edge)))
+    return sa.union_all(*parts).subquery() if len(parts) > 1 else whole.subquery()
+
+
+def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement:
+    return sa.case((condition, 1), else_=0)
+
+
+def sum_of(
+    column: sa.ColumnElement, *, integer: bool, where: sa.ColumnElement[bool] | None = None
+) -> sa.ColumnElement:
+    total = sa.func.sum(column)
+    if where is not None:
+        total = total.filter(where)
+    return sa.cast(total, sa.BigInteger if integer else sa.Double)
+
+
+def grouped(stmt: sa.Select, keys: list) -> sa.Select:
+    return stmt.group_by(*keys).order_by(*keys) if keys else stmt
+
+
+def percentiles(column: sa.ColumnElement) -> list:
+    return [
+        sa.func.percentile_cont(sa.literal(q, literal_execute=True)).within_group(column).label(name)
+        for name, q in PERCENTILES.items()
+    ]
+
+
+def time_terms(column: sa.ColumnElement, filters: Filters) -> list:
+    start, end = filters.naive_bounds()
+    return [t for t in (column >= start if start else None, column < end if end else None) if t is not None]
+
+
+def log_histogram(
+    values: sa.ColumnElement, *, where: list, bins_per_decade: int = 8, source: sa.FromClause
+) -> sa.Select:
+    """Counts per logarithmic bin of a positive measure: one row per non-empty bin.
+
+    Log bins keep both the bulk and the long tail of token counts, latencies and cycle times
+    readable in one chart, in a few dozen rows whatever the number of calls. Zero values get a
+    bin of their own (bin_start = bin_end = 0); negative and missing values are left out.
+    """
+    k = sa.literal(bins_per_decade, literal_execute=True)
+    index = sa.case(
+        (values == 0, sa.literal(None)),
+        else_=sa.func.floor(sa.func.ln(values) / sa.func.ln(sa.literal(10.0, literal_execute=True)) * k),
+    ).label("bin")
+    inner = sa.select(index, values.label("v")).select_from(source).where(*where, values >= 0).subquery()
+    start = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, inner.c.bin / k))
+    end = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, (inner.c.bin + 1) / k))
+    return (
+        sa.select(
+            sa.cast(start, sa.Double).label("bin_start"),
+            sa.cast(end, sa.Double).label("bin_end"),
+            sa.cast(sa.func.count(), sa.BigInteger).label("count"),
+        )
+        .group_by(inner.c.bin)
+        .order_by(sa.func.min(inner.c.v))
+    )

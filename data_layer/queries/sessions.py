@@ -1,0 +1,219 @@
+"""Sessions: one row per session with its totals, and one session's timeline in order."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_layer.filters import Filters
+from data_layer.queries._common import Backend, conditions
+from data_layer.tables import MODEL
+
+SESSION_ORDERS = {
+    "started_at": "started_at",
+    "cost": "cost_usd",
+    "tokens": "tokens",
+    "calls": "llm_calls",
+    "errors": "errors",
+    "duration": "duration_s",
+}
+
+
+def _activity(filters: Filters) -> sa.Subquery:
+    """Every LLM call, tool call and alert as a row of per-session counters."""
+    calls, tools, alerts = MODEL["llm_calls"], MODEL["tool_calls"], MODEL["alerts"]
+    zero, one = sa.literal(0, sa.BigInteger), sa.literal(1, sa.BigInteger)
+    none_int, none_float = sa.null().cast(sa.BigInteger), sa.null().cast(sa.Double)
+
+    def part(
+        table,
+        *,
+        llm=zero,
+        tin=none_int,
+        tout=none_int,
+        cost=none_float,
+        unpriced=zero,
+        err=zero,
+        tool=zero,
+        fail=zero,
+        alert=zero,
+    ) -> sa.Select:
+        return sa.select(
+            table.c.session.label("session"),
+            table.c.agent.label("agent"),
+            table.c.ts.label("ts"),
+            llm.label("llm_calls"),
+            tin.label("tokens_in"),
+            tout.label("tokens_out"),
+            cost.label("cost_usd"),
+            unpriced.label("calls_cost_unknown"),
+            err.label("llm_errors"),
+            tool.label("tool_calls"),
+            fail.label("tool_failures"),
+            alert.label("alerts"),
+        ).where(table.c.session.is_not(None), *conditions(table, filters))
+
+    return sa.union_all(
+        part(
+            calls,
+            llm=one,
+            tin=calls.c.tokens_in,
+            tout=calls.c.tokens_out,
+            cost=calls.c.cost_usd,
+            unpriced=sa.case((calls.c.cost_usd.is_(None), 1), else_=0),
+            err=sa.case((calls.c.status == "error", 1), else_=0),
+        ),
+        part(tools, tool=one, fail=sa.case((tools.c.success.is_(False), 1), else_=0)),
+        part(alerts, alert=one),
+    ).subquery("activity")
+
+
+def session_summaries(
+    backend: Backend,
+    filters: Filters,
+    *,
+    search: str = "",
+    order_by: str = "started_at",
+    limit: int = 500,
+) -> pd.DataFrame:
+    """One row per session with activity in the filter: agent, start, duration, calls, tokens,
+    cost (recorded + estimated; NA when no call has a cost), errors (failed LLM and tool calls),
+    alerts. ``search`` matches session or agent text; ``order_by`` a key of SESSION_ORDERS,
+    largest (or latest) first.
+    """
+    if order_by not in SESSION_ORDERS:
+        raise ValueError(f"order_by must be one of {sorted(SESSION_ORDERS)}")
+    a = _activity(filters)
+    sessions = MODEL["sessions"]
+    per = (
+        sa.select(
+            a.c.session,
+            sa.func.min(a.c.agent).label("agent"),
+            sa.func.min(a.c.ts).label("first_at"),
+            sa.func.max(a.c.ts).label("last_at"),
+            *(
+                sa.cast(sa.func.sum(a.c[m]), sa.BigInteger).label(m)
+                for m in ("llm_calls", "tokens_in", "tokens_out", "calls_cost_unknown")
+            ),
+            sa.cast(sa.func.sum(a.c.cost_usd), sa.Double).label("cost_usd"),
+            sa.cast(sa.func.sum(a.c.llm_errors + a.c.tool_failures), sa.BigInteger).label("errors"),
+            *(sa.cast(sa.func.sum(a.c[m]), sa.BigInteger).label(m) for m in ("tool_calls", "alerts")),
+        )
+        .group_by(a.c.session)
+        .subquery("per")
+    )
+    started = sa.func.coalesce(sessions.c.started_at, per.c.first_at)
+    finished = sa.func.coalesce(sessions.c.ended_at, per.c.last_at)
+    duration = sa.func.extract(sa.literal_column("'epoch'"), finished - started)
+    tokens = sa.func.coalesce(per.c.tokens_in, 0) + sa.func.coalesce(per.c.tokens_out, 0)
+    columns = {
+        "session": per.c.session,
+        "agent": sa.func.coalesce(per.c.agent, sessions.c.agent),
+        "started_at": started,
+        "ended_at": sessions.c.ended_at,
+        "duration_s": sa.cast(duration, sa.Double),
+        "llm_calls": per.c.llm_calls,
+        "tokens_in": per.c.tokens_in,
+        "tokens_out": per.c.tokens_out,
+        "tokens": sa.cast(
+            sa.case((per.c.tokens_in.is_(None) & per.c.tokens_out.is_(None), None), else_=tokens),
+            sa.BigInteger,
+        ),
+        "cost_usd": per.c.cost_usd,
+        "calls_cost_unknown": per.c.calls_cost_unknown,
+        "tool_calls": per.c.tool_calls,
+        "errors": per.c.errors,
+        "alerts": per.c.alerts,
+    }
+    stmt = sa.select(*(expr.label(name) for name, expr in columns.items())).select_from(
+        per.outerjoin(sessions, sessions.c.session == per.c.session)
+    )
+    if search:
+        stmt = stmt.where(
+            sa.or_(
+                per.c.session.icontains(search, autoescape=True),
+                columns["agent"].icontains(search, autoescape=True),
+            )
+        )
+    key = sa.literal_column(SESSION_ORDERS[order_by])
+    return backend.run(stmt.order_by(key.desc().nulls_last(), per.c.session).limit(limit))
+
+
+def session_timeline(backend: Backend, session: str, *, limit: int = 5000) -> pd.DataFrame:
+    """Everything that happened in one session, in time order: LLM calls (model, tokens, cost,
+    latency, status), tool calls (tool, latency, outcome), alerts, flagged events, and the
+    session's other events (start, end, messages) that are not already an LLM or tool call.
+    """
+    calls, tools, alerts = MODEL["llm_calls"], MODEL["tool_calls"], MODEL["alerts"]
+    flagged, events = MODEL["flagged_events"], MODEL["events"]
+    text, num, dbl = sa.null().cast(sa.String), sa.null().cast(sa.BigInteger), sa.null().cast(sa.Double)
+
+    def row(
+        table, kind, name, *, tin=num, tout=num, cost=dbl, latency=dbl, outcome=text, detail=text, ident=text
+    ):
+        return sa.select(
+            table.c.ts.label("ts"),
+            sa.literal(kind).label("kind"),
+            table.c.agent.label("agent"),
+            name.label("name"),
+            tin.label("tokens_in"),
+            tout.label("tokens_out"),
+            cost.label("cost_usd"),
+            latency.label("latency_ms"),
+            outcome.label("outcome"),
+            detail.label("detail"),
+            ident.label("id"),
+        ).where(table.c.session == session)
+
+    already = sa.union(
+        sa.select(calls.c.call_id).where(calls.c.session == session, calls.c.call_id.is_not(None)),
+        sa.select(tools.c.call_id).where(tools.c.session == session, tools.c.call_id.is_not(None)),
+    )
+    stmt = sa.union_all(
+        row(
+            calls,
+            "llm call",
+            calls.c.model,
+            tin=calls.c.tokens_in,
+            tout=calls.c.tokens_out,
+            cost=calls.c.cost_usd,
+            latency=calls.c.latency_ms,
+            outcome=calls.c.status,
+            detail=calls.c.error,
+            ident=calls.c.call_id,
+        ),
+        row(
+            tools,
+            "tool call",
+            tools.c.tool,
+            latency=tools.c.latency_ms,
+            outcome=sa.case((tools.c.success.is_(True), "ok"), (tools.c.success.is_(False), "failed")),
+            detail=tools.c.error,
+            ident=tools.c.call_id,
+        ),
+        row(
+            alerts,
+            "alert",
+            alerts.c.type,
+            outcome=alerts.c.severity,
+            detail=alerts.c.description,
+            ident=alerts.c.event_id,
+        ),
+        row(
+            flagged,
+            "flagged event",
+            flagged.c.source_field,
+            outcome=flagged.c.level,
+            detail=flagged.c.reason,
+            ident=flagged.c.event_id,
+        ),
+        row(
+            events,
+            "event",
+            events.c.type,
+            outcome=events.c.level,
+            detail=events.c.channel,
+            ident=events.c.event_id,
+        ).where(sa.or_(events.c.event_id.is_(None), events.c.event_id.not_in(already))),
+    ).subquery()
+    return backend.run(sa.select(stmt).order_by(stmt.c.ts, stmt.c.kind).limit(limit))

@@ -1,0 +1,112 @@
+"""Tasks: completions over time (velocity), status funnel and cycle times."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_layer.filters import Filters
+from data_layer.queries._common import (
+    Backend,
+    bucket_expr,
+    conditions,
+    dimension,
+    grouped,
+    log_histogram,
+    percentiles,
+    time_terms,
+)
+from data_layer.tables import MODEL
+
+
+def tasks_completed(
+    backend: Backend, filters: Filters, *, bucket: str = "day", by: str | None = None
+) -> pd.DataFrame:
+    """One row per (bucket, by) with a completion: tasks whose status is completed, by completed_at."""
+    tasks = MODEL["tasks"]
+    keys = [
+        bucket_expr(tasks.c.completed_at, bucket).label("bucket"),
+        *dimension(tasks, by, ("agent", "type")),
+    ]
+    stmt = (
+        sa.select(*keys, sa.cast(sa.func.count(), sa.BigInteger).label("completed"))
+        .select_from(tasks)
+        .where(
+            tasks.c.status == "completed",
+            tasks.c.completed_at.is_not(None),
+            *conditions(tasks, filters, time="completed_at"),
+        )
+    )
+    return backend.run(grouped(stmt, keys))
+
+
+def task_statuses(backend: Backend, filters: Filters, *, by: str | None = None) -> pd.DataFrame:
+    """One row per (by, status): tasks first seen in the period, and how many of them started.
+
+    A task is "in the period" by its creation time, or its start or finish when the source did
+    not record a creation time.
+    """
+    tasks = MODEL["tasks"]
+    seen = sa.func.coalesce(tasks.c.created_at, tasks.c.started_at, tasks.c.completed_at)
+    keys = [*dimension(tasks, by, ("agent", "type")), tasks.c.status]
+    stmt = (
+        sa.select(
+            *keys,
+            sa.cast(sa.func.count(), sa.BigInteger).label("tasks"),
+            sa.cast(sa.func.count(tasks.c.started_at), sa.BigInteger).label("started"),
+        )
+        .select_from(tasks)
+        .where(*conditions(tasks, filters, time=None), *time_terms(seen, filters))
+    )
+    return backend.run(grouped(stmt, keys))
+
+
+def cycle_times(backend: Backend, filters: Filters, *, by: str | None = None) -> pd.DataFrame:
+    """One row per (by): completed tasks with a start, and p50/p95/p99 cycle time in hours.
+
+    Cycle time runs from started_at (else created_at) to completed_at.
+    """
+    tasks = MODEL["tasks"]
+    begin = sa.func.coalesce(tasks.c.started_at, tasks.c.created_at)
+    hours = sa.func.extract(sa.literal_column("'epoch'"), tasks.c.completed_at - begin) / 3600.0
+    keys = dimension(tasks, by, ("agent", "type"))
+    stmt = (
+        sa.select(
+            *keys,
+            sa.cast(sa.func.count(), sa.BigInteger).label("tasks"),
+            *percentiles(hours),
+        )
+        .select_from(tasks)
+        .where(
+            tasks.c.status == "completed",
+            begin.is_not(None),
+            *conditions(tasks, filters, time="completed_at"),
+        )
+    )
+    return backend.run(grouped(stmt, keys))
+
+
+def cycle_time_histogram(backend: Backend, filters: Filters, *, bins_per_decade: int = 6) -> pd.DataFrame:
+    """One row per logarithmic bin of cycle time in hours: bin_start, bin_end, completed tasks."""
+    tasks = MODEL["tasks"]
+    begin = sa.func.coalesce(tasks.c.started_at, tasks.c.created_at)
+    hours = sa.func.extract(sa.literal_column("'epoch'"), tasks.c.completed_at - begin) / 3600.0
+    where = [tasks.c.status == "completed", begin.is_not(None)]
+    where += conditions(tasks, filters, time="completed_at")
+    return backend.run(log_histogram(hours, where=where, bins_per_decade=bins_per_decade, source=tasks))
+
+
+FUNNEL_STAGES = ("created", "started", "completed", "failed", "blocked")
+
+
+def task_funnel(backend: Backend, filters: Filters) -> pd.DataFrame:
+    """One row per funnel stage (created → started → completed / failed / blocked): tasks.
+
+    "created" counts every task first seen in the period, "started" those with a start time,
+    and the last three the tasks whose current status is that.
+    """
+    statuses = task_statuses(backend, filters)
+    by_status = statuses.groupby("status")["tasks"].sum()
+    counts = [int(statuses["tasks"].sum()), int(statuses["started"].sum())]
+    counts += [int(by_status.get(s, 0)) for s in FUNNEL_STAGES[2:]]
+    return pd.DataFrame({"stage": FUNNEL_STAGES, "tasks": counts})
