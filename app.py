@@ -1,6 +1,125 @@
-"""Agentwatch: placeholder entrypoint until the pages land (issue 3)."""
+"""Agentwatch: the entrypoint. Navigation, the data source, and the filters every page shares.
+
+Run with ``scripts/run.sh`` (or ``streamlit run app.py -- --source SOURCE``).
+
+The sidebar's file uploader is rendered by the page (``ui.page.context``) into a slot made here:
+in Streamlit 1.67 an uploader created by the entrypoint of an app with a ``pages/`` folder
+receives the file but the rerun never sees it (found in Chromium; AppTest cannot see it).
+"""
+
+from __future__ import annotations
 
 import streamlit as st
 
-st.title("Agentwatch")
-st.write("The data layer is ready: `python -m data_layer summarize SOURCE`.")
+from data_layer.errors import AgentwatchError
+from data_layer.queries import filter_options
+from ui import filters, page, source
+from ui.charts import palette_for
+from ui.page import CONTEXT_KEY, PageContext
+
+st.set_page_config(page_title="Agentwatch", page_icon=":material/monitoring:", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/velocity.py", title="Velocity", icon=":material/speed:"),
+    st.Page("pages/cost.py", title="Cost", icon=":material/payments:"),
+    st.Page("pages/tokens.py", title="Tokens", icon=":material/token:"),
+    st.Page("pages/latency.py", title="Latency", icon=":material/timer:"),
+    st.Page("pages/security.py", title="Security", icon=":material/shield:"),
+    st.Page("pages/sessions.py", title="Sessions", icon=":material/forum:"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
+]
+SYSTEM_TITLES = {
+    "cylestio": "Cylestio Monitor",
+    "cylestio-monitor": "cylestio-monitor SDK",
+    "monitoring-dashboard": "Agent Monitoring Dashboard",
+    "sentinel": "Sentinel AI",
+    "agent-platform": "Multi-agent platform",
+    "export": "Export file",
+}
+
+navigation = st.navigation(PAGES)
+
+
+def _load():
+    """This session's store: its chosen source, else the last one that loaded, else the default,
+    else the demo. A source that fails to load is reported once and never replaces a working one.
+    """
+    chosen = source.current_choice()
+    candidates = [chosen, st.session_state.get("last_good"), source.default_choice(), source.demo_choice()]
+    note = st.empty()
+
+    def progress(message: str, _fraction: float | None) -> None:
+        note.caption(f":material/hourglass_top: {message}…")
+
+    for candidate in dict.fromkeys(c for c in candidates if c is not None):
+        try:
+            with st.spinner(f"Loading {candidate.label}…"):
+                entry = source.load(candidate, progress)
+        except AgentwatchError as err:
+            st.error(str(err), icon=":material/error:")
+            continue
+        finally:
+            note.empty()
+        if candidate != chosen:
+            source.choose(candidate if candidate.origin in ("upload", "sidebar") else None)
+        st.session_state["last_good"] = candidate
+        return candidate, entry
+    st.stop()
+
+
+def _sidebar_source(choice, entry) -> None:
+    info = entry.store.info
+    start, end = entry.store.memo("time_span", entry.store.time_span)
+    systems = " + ".join(SYSTEM_TITLES.get(s, s) for s in info.system.split("+"))
+    counts = entry.store.memo("row_counts", entry.store.row_counts)
+    span = f"{start:%b %d, %Y} – {end:%b %d, %Y}" if start and end else "no timestamps"
+    with st.sidebar:
+        st.markdown(f"**{page.md(choice.label)}**")
+        st.caption(f"{systems} · {counts['llm_calls']:,} LLM calls · {counts['events']:,} events · {span}")
+        if entry.stale_reason:
+            st.warning(
+                f"Showing the last data loaded; refreshing failed: {entry.stale_reason}",
+                icon=":material/sync_problem:",
+            )
+        with st.expander("Change source", icon=":material/swap_horiz:"):
+            st.text_input(
+                "SQLite path or database URL",
+                key="typed_source",
+                placeholder="postgresql://user@host/db",
+                on_change=lambda: source.choose_typed(st.session_state["typed_source"]),
+                help="Opened read-only. A password in the URL is never shown.",
+            )
+            st.session_state["uploader_slot"] = st.container()
+            left, right = st.columns(2)
+            if choice.origin != "demo" and left.button("Demo data", icon=":material/science:"):
+                source.choose(None)
+                st.rerun()
+            if right.button("Reload", icon=":material/refresh:", help="Read the source again"):
+                source.reload(choice)
+                st.rerun()
+        if st.session_state.get("source_error"):
+            st.error(st.session_state.pop("source_error"), icon=":material/error:")
+
+
+choice, entry = _load()
+_sidebar_source(choice, entry)
+store = entry.store
+options = store.memo("filter_options", lambda: filter_options(store))
+with st.sidebar:
+    st.divider()
+selected = filters.render(store, options)
+mask = st.sidebar.toggle(
+    "Mask personal data",
+    value=True,
+    key="mask",
+    help="Hide e-mail addresses, phone and card numbers and API keys in prompts, responses and messages.",
+)
+st.session_state[CONTEXT_KEY] = PageContext(
+    store=store,
+    filters=selected,
+    options=options,
+    palettes={"agent": palette_for(options["agents"]), "model": palette_for(options["models"])},
+    mask=mask,
+)
+navigation.run()

@@ -1,0 +1,92 @@
+"""Cost: where the money goes — over time, per session and per completed task, and how sure we are."""
+
+import streamlit as st
+
+from data_layer import queries
+from ui import charts, page
+from ui.filters import describe
+
+ctx = page.context()
+f, store, palettes = ctx.filters, ctx.store, ctx.palettes
+st.title("Cost")
+st.caption(
+    f"{describe(f)} · recorded cost is what the source stored; estimated comes from genai-prices list prices"
+    " for calls without one; unknown means neither was possible"
+)
+
+if not ctx.has("llm_calls"):
+    page.nothing_to_show(
+        "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
+    )
+    st.stop()
+
+totals = queries.llm_usage(store, f, by="cost_source")
+if totals.empty:
+    page.no_match()
+    st.stop()
+split = totals.set_index("cost_source")
+columns = st.columns(4)
+columns[0].metric("Total cost", page.fmt_number(totals["cost_usd"].sum(min_count=1), "USD"), border=True)
+for col, (source, label) in zip(
+    columns[1:],
+    [("recorded", "Recorded"), ("estimated", "Estimated"), ("unknown", "Calls of unknown cost")],
+    strict=True,
+):
+    if source == "unknown":
+        col.metric(label, page.fmt_number(split["calls"].get(source, 0)), border=True)
+    else:
+        col.metric(label, page.fmt_number(split["cost_usd"].get(source), "USD"), border=True)
+
+by = (
+    st.segmented_control("Stack by", ["model", "agent", "cost_source"], default="model", key="cost_by")
+    or "model"
+)
+bucket = ctx.bucket()
+over_time = queries.llm_usage(store, f, bucket=bucket, by=by)
+fig = charts.bars_over_time(
+    over_time, "cost_usd", color=by, palettes=palettes,
+    title=f"Cost per {bucket} (USD, recorded + estimated), by {by.replace('_', ' ')}", y_title="USD",
+)  # fmt: skip
+page.chart(fig, "cost_over_time", filter_on={"model": "models", "agent": "agents"}.get(by))
+
+left, right = st.columns(2)
+with left:
+    per_task = queries.cost_per_completed_task(store, f)
+    if ctx.has("tasks") and per_task["tasks_completed"].sum() > 0:
+        fig = charts.bars(
+            per_task.dropna(subset=["cost_per_task_usd"]), "agent", "cost_per_task_usd", palettes=palettes,
+            title="Cost per completed task (USD), by agent", y_title="USD per task",
+        )  # fmt: skip
+        page.chart(fig, "cost_per_task", filter_on="agents")
+    else:
+        by_agent = queries.llm_usage(store, f, by="agent")
+        fig = charts.bars(
+            by_agent, "agent", "cost_usd", palettes=palettes, title="Cost by agent (USD)", y_title="USD"
+        )
+        page.chart(fig, "cost_by_agent", filter_on="agents")
+        st.caption(
+            "Cost per completed task needs task data (Agent Monitoring Dashboard or a platform's tasks)."
+        )
+with right:
+    sessions = queries.session_summaries(store, f, order_by="cost", limit=10)
+    sessions = sessions[sessions["cost_usd"].notna()]
+    if sessions.empty:
+        st.info("No session has a cost in this period.")
+    else:
+        fig = charts.bars(
+            sessions, "session", "cost_usd", color="agent", palettes=palettes, horizontal=True,
+            title="Most expensive sessions (USD)", y_title="USD",
+        )  # fmt: skip
+        page.chart(fig, "cost_sessions", filter_on="sessions")
+
+st.subheader("Cost per session")
+st.dataframe(
+    queries.session_summaries(store, f, order_by="cost", limit=200),
+    hide_index=True,
+    column_config={
+        "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
+        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.0f"),
+        "calls_cost_unknown": st.column_config.NumberColumn("calls of unknown cost"),
+    },
+)
+page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

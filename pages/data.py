@@ -1,0 +1,51 @@
+"""Data: what was loaded from the source, how it was read, and what in it needs a second look."""
+
+import pandas as pd
+import streamlit as st
+
+from data_layer import queries
+from data_layer.model import TABLES
+from ui import page
+
+ctx = page.context()
+store, info = ctx.store, ctx.store.info
+st.title("Data")
+st.caption("What Agentwatch read from the source, into which tables, and what it found along the way.")
+
+start, end = store.memo("time_span", store.time_span)
+a, b, c, d = st.columns(4)
+a.metric("Source", info.label, border=True)
+b.metric("System", info.system, border=True)
+c.metric("Time span", f"{start:%Y-%m-%d} → {end:%Y-%m-%d}" if start and end else "—", border=True)
+d.metric("Load time", f"{info.load_seconds:.2f} s" if info.load_seconds else "—", border=True)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Source tables")
+    if info.source_tables:
+        st.dataframe(
+            pd.DataFrame(list(info.source_tables.items()), columns=["table", "rows"]), hide_index=True
+        )
+    else:
+        st.caption("The source is a file, not tables.")
+with right:
+    st.subheader("Telemetry model")
+    counts = store.memo("row_counts", store.row_counts)
+    model_rows = pd.DataFrame(
+        [(t, counts[t], "yes" if t in info.provided else "no data in this source") for t in TABLES],
+        columns=["table", "rows", "from source"],
+    )
+    st.dataframe(model_rows, hide_index=True)
+
+st.subheader("Data quality")
+quality = store.memo("data_quality", lambda: queries.data_quality(store))
+st.dataframe(quality, hide_index=True, column_config={"rows": st.column_config.NumberColumn(format="%d")})
+
+if info.notes:
+    st.subheader("How the source was read")
+    for note in info.notes:
+        st.text(f"• {note}")
+
+table = st.selectbox("Preview a model table", list(TABLES), key="data_preview")
+st.dataframe(ctx.shown(queries.filtered_rows(store, table, ctx.filters, limit=200)), hide_index=True)
+page.downloads(table, lambda: queries.filtered_rows(store, table, ctx.filters))

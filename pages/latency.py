@@ -1,0 +1,75 @@
+"""Latency: how long calls take — percentiles over time, by model and tool, and against thresholds."""
+
+import streamlit as st
+
+from data_layer import queries
+from ui import charts, page
+from ui.filters import describe
+
+ctx = page.context()
+f, store, palettes = ctx.filters, ctx.store, ctx.palettes
+st.title("Latency")
+st.caption(f"{describe(f)} · percentiles are exact (linear interpolation over every call with a duration)")
+bucket = ctx.bucket()
+
+if ctx.has("llm_calls"):
+    overall = queries.llm_latency(store, f).iloc[0]
+    a, b, c, d = st.columns(4)
+    a.metric("p50", page.fmt_number(overall["p50"], "ms"), border=True)
+    b.metric("p95", page.fmt_number(overall["p95"], "ms"), border=True)
+    c.metric("p99", page.fmt_number(overall["p99"], "ms"), border=True)
+    d.metric("Calls with a duration", page.fmt_number(overall["calls_with_latency"]), border=True)
+    over_time = queries.llm_latency(store, f, bucket=bucket)
+    if over_time.empty:
+        page.no_match()
+    else:
+        fig = charts.lines_over_time(
+            over_time, ["p50", "p95", "p99"], title=f"LLM call latency per {bucket} (ms)", y_title="ms"
+        )
+        page.chart(fig, "latency_time")
+    left, right = st.columns(2)
+    with left:
+        by_model = queries.llm_latency(store, f, by="model")
+        fig = charts.bars(
+            by_model.dropna(subset=["p95"]), "model", "p95", palettes=palettes,
+            title="p95 LLM latency by model (ms)", y_title="ms",
+        )  # fmt: skip
+        page.chart(fig, "latency_model", filter_on="models")
+    with right:
+        hist = queries.llm_histogram(store, f, measure="latency_ms")
+        fig = charts.histogram(hist, title="LLM call latency (ms, log bins)", unit="ms", count_title="calls")
+        page.chart(fig, "latency_hist")
+
+if ctx.has("tool_calls"):
+    by_tool = queries.tool_latency(store, f, by="tool")
+    if not by_tool.dropna(subset=["p95"]).empty:
+        fig = charts.bars(
+            by_tool.dropna(subset=["p95"]),
+            "tool",
+            "p95",
+            title="p95 tool-call latency by tool (ms)",
+            y_title="ms",
+        )
+        page.chart(fig, "latency_tool", filter_on="tools")
+
+limits = queries.threshold_breaches(store, f)
+series = queries.metric_series(store, f, bucket=bucket)
+if not series.empty:
+    st.subheader("Metric series")
+    names = sorted(series["name"].unique())
+    preferred = [n for n in names if n in set(limits["metric"])] or names[:1]
+    picked = st.multiselect("Series", names, default=preferred[:3], key="latency_series_chart")
+    if picked:
+        page.chart(charts.series_panels(series, limits, picked, bucket=bucket), "latency_series_chart")
+elif not ctx.has("llm_calls"):
+    page.nothing_to_show(
+        "latency data", "LLM calls with durations, or metric series (Sentinel, the Dashboard) fill this."
+    )
+
+if not limits.empty:
+    st.subheader("Configured thresholds")
+    st.dataframe(limits, hide_index=True)
+if ctx.has("llm_calls"):
+    page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
+elif ctx.has("metrics"):
+    page.downloads("metrics", lambda: queries.filtered_rows(store, "metrics", f))

@@ -1,0 +1,84 @@
+"""Overview: the headline figures against the previous period, and the trends behind them."""
+
+import streamlit as st
+
+from data_layer import queries
+from ui import charts, page
+from ui.filters import describe
+
+ctx = page.context()
+f, store, palettes = ctx.filters, ctx.store, ctx.palettes
+st.title("Overview")
+st.caption(f"{describe(f)} · changes are against the previous period of the same length")
+
+change = queries.what_changed(store, f)
+if change:
+    st.markdown(f":material/insights: **What changed:** {page.md(change)}")
+    before, (first, _last) = f.previous_period(), store.memo("time_span", store.time_span)
+    if before is not None and first is not None and before.start < first < before.end:
+        share = (before.end - first) / (before.end - before.start)
+        st.caption(
+            f"The data starts {first:%b %d %H:%M} UTC: it covers only {share:.0%} of the previous period."
+        )
+
+page.kpi_row(queries.overview_kpis(store, f))
+bucket = ctx.bucket()
+
+left, right = st.columns(2)
+with left:
+    if ctx.has("llm_calls"):
+        usage = queries.llm_usage(store, f, bucket=bucket, by="model")
+        if usage.empty:
+            page.no_match()
+        else:
+            fig = charts.bars_over_time(
+                usage, "calls", color="model", palettes=palettes,
+                title=f"LLM calls per {bucket}, by model", y_title="calls",
+            )  # fmt: skip
+            st.plotly_chart(fig, key="overview_calls")
+    else:
+        page.nothing_to_show(
+            "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
+        )
+with right:
+    if ctx.has("llm_calls"):
+        cost = queries.llm_usage(store, f, bucket=bucket, by="cost_source")
+        if cost["cost_usd"].notna().any():
+            fig = charts.bars_over_time(
+                cost, "cost_usd", color="cost_source",
+                title=f"Cost per {bucket} (USD), recorded vs estimated", y_title="USD",
+            )  # fmt: skip
+            st.plotly_chart(fig, key="overview_cost")
+
+left, right = st.columns(2)
+with left:
+    if ctx.has("tasks"):
+        done = queries.tasks_completed(store, f, bucket="day", by="agent")
+        if not done.empty:
+            fig = charts.bars_over_time(
+                done, "completed", color="agent", palettes=palettes,
+                title="Tasks completed per day, by agent", y_title="tasks",
+            )  # fmt: skip
+            st.plotly_chart(fig, key="overview_tasks")
+    elif ctx.has("llm_calls"):
+        latency = queries.llm_latency(store, f, bucket=bucket)
+        if not latency.empty:
+            fig = charts.lines_over_time(
+                latency, ["p50", "p95"], title=f"LLM latency per {bucket} (ms), p50 and p95", y_title="ms"
+            )
+            st.plotly_chart(fig, key="overview_latency")
+with right:
+    if ctx.has("alerts"):
+        alerts = queries.alert_counts(store, f, bucket="day", by="severity")
+        if not alerts.empty:
+            fig = charts.bars_over_time(
+                alerts,
+                "alerts",
+                color="severity",
+                title="Alerts raised per day, by severity",
+                y_title="alerts",
+            )
+            st.plotly_chart(fig, key="overview_alerts")
+
+if ctx.has("llm_calls"):
+    page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

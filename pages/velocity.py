@@ -1,0 +1,91 @@
+"""Velocity: how fast work gets done — tasks completed, the status funnel, cycle times, throughput."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from data_layer import queries
+from ui import charts, page
+from ui.filters import describe
+
+ctx = page.context()
+f, store, palettes = ctx.filters, ctx.store, ctx.palettes
+st.title("Velocity")
+st.caption(describe(f))
+
+if ctx.has("tasks"):
+    grain = st.segmented_control("Completions per", ["day", "week"], default="day", key="velocity_grain")
+    done = queries.tasks_completed(store, f, bucket=grain or "day", by="agent")
+    cycle = queries.cycle_times(store, f).iloc[0]
+    left, mid, right = st.columns(3)
+    left.metric("Tasks completed", page.fmt_number(done["completed"].sum()), border=True)
+    mid.metric("Median cycle time", page.fmt_number(cycle["p50"], "h"), border=True)
+    right.metric("p95 cycle time", page.fmt_number(cycle["p95"], "h"), border=True)
+    if done.empty:
+        page.no_match()
+    else:
+        fig = charts.bars_over_time(
+            done, "completed", color="agent", palettes=palettes,
+            title=f"Tasks completed per {grain or 'day'}, by agent", y_title="tasks completed",
+        )  # fmt: skip
+        page.chart(fig, "velocity_done", filter_on="agents")
+
+    left, right = st.columns(2)
+    with left:
+        funnel = queries.task_funnel(store, f)
+        fig = go.Figure(
+            go.Funnel(
+                y=funnel["stage"],
+                x=funnel["tasks"],
+                marker={"color": [charts.STATUS_COLORS.get(s, charts.PALETTE[0]) for s in funnel["stage"]]},
+                textinfo="value+percent initial",
+            )
+        )
+        fig.update_layout(
+            title="Task status funnel (tasks first seen in the period)",
+            height=320,
+            margin={"l": 10, "r": 10, "t": 48, "b": 10},
+        )
+        page.chart(fig, "velocity_funnel")
+    with right:
+        hist = queries.cycle_time_histogram(store, f)
+        if hist.empty:
+            st.info("No completed task has a start or creation time to measure a cycle from.")
+        else:
+            fig = charts.histogram(
+                hist,
+                title="Cycle time of completed tasks (hours, log bins)",
+                unit="hours",
+                count_title="tasks",
+            )
+            page.chart(fig, "velocity_cycle")
+else:
+    page.nothing_to_show(
+        "tasks",
+        "Agent Monitoring Dashboard task events, a task-board.json or a multi-agent platform's tasks"
+        " fill this.",
+    )
+
+if ctx.has("llm_calls"):
+    hourly = queries.llm_usage(store, f, bucket="hour", by="agent")
+    if not hourly.empty:
+        fig = charts.bars_over_time(
+            hourly, "calls", color="agent", palettes=palettes,
+            title="LLM-call throughput per hour, by agent", y_title="calls per hour",
+        )  # fmt: skip
+        page.chart(fig, "velocity_throughput", filter_on="agents")
+
+commits = queries.metric_series(store, f, bucket="day", names=("commits",))
+if not commits.empty:
+    lines = queries.metric_series(store, f, bucket="day", names=("lines_added", "lines_deleted"))
+    left, right = st.columns(2)
+    with left:
+        fig = charts.bars_over_time(commits, "total", title="Commits per day", y_title="commits")
+        page.chart(fig, "velocity_commits")
+    with right:
+        fig = charts.bars_over_time(
+            lines, "total", color="name", title="Lines added and deleted per day", y_title="lines"
+        )
+        page.chart(fig, "velocity_lines")
+
+if ctx.has("tasks"):
+    page.downloads("tasks", lambda: queries.filtered_rows(store, "tasks", f))

@@ -1,0 +1,211 @@
+"""Plotly figures with Agentwatch's colours, titles that say what is counted, and sane axes.
+
+One colour per agent, model and severity on every page: severities have fixed colours (critical
+is always the same red), agents and models take palette colours in the order of the source's
+full, sorted list, so filtering never repaints a series. Red is kept out of the palette so that
+it only ever means "critical" or "failed".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+
+SEVERITY_COLORS = {"low": "#60A5FA", "medium": "#FBBF24", "high": "#F97316", "critical": "#DC2626"}
+COST_SOURCE_COLORS = {"recorded": "#4F46E5", "estimated": "#A5B4FC", "unknown": "#9CA3AF"}
+STATUS_COLORS = {
+    "ok": "#10B981",
+    "completed": "#10B981",
+    "running": "#60A5FA",
+    "started": "#60A5FA",
+    "pending": "#9CA3AF",
+    "blocked": "#F59E0B",
+    "error": "#DC2626",
+    "failed": "#DC2626",
+    "cancelled": "#6B7280",
+    "open": "#DC2626",
+    "acknowledged": "#F59E0B",
+    "resolved": "#10B981",
+    "suspicious": "#FBBF24",
+    "dangerous": "#DC2626",
+}
+PALETTE = [
+    "#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#EECA3B",
+    "#9D755D", "#FF9DA6", "#2E86AB", "#8CD17D", "#BAB0AC", "#D4A6C8",
+]  # fmt: skip
+MAX_POINTS = 10_000
+
+
+def palette_for(names: list[str]) -> dict[str, str]:
+    """Stable colours for a source's agents or models (pass the full sorted list)."""
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def colors(dim: str | None, palettes: dict[str, dict[str, str]]) -> dict[str, str] | None:
+    if dim == "severity":
+        return SEVERITY_COLORS
+    if dim == "cost_source":
+        return COST_SOURCE_COLORS
+    if dim in ("status", "level", "outcome"):
+        return STATUS_COLORS
+    return palettes.get(dim or "")
+
+
+def _finish(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, height: int) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 48, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+        hovermode="x unified",
+    )
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title=y_title, rangemode="tozero")
+    return fig
+
+
+def bars_over_time(
+    frame: pd.DataFrame,
+    y: str,
+    *,
+    title: str,
+    y_title: str,
+    color: str | None = None,
+    palettes: dict[str, dict[str, str]] | None = None,
+    height: int = 340,
+) -> go.Figure:
+    """Stacked bars per time bucket (``bucket`` column), one colour per value of ``color``."""
+    fig = px.bar(
+        frame,
+        x="bucket",
+        y=y,
+        color=color,
+        color_discrete_map=colors(color, palettes or {}),
+        category_orders={color: sorted(frame[color].dropna().unique())} if color else None,
+        custom_data=[color] if color else None,
+    )
+    fig.update_traces(marker_line_width=0)
+    return _finish(fig, title, None, y_title, height)
+
+
+def lines_over_time(
+    frame: pd.DataFrame,
+    y: str | list[str],
+    *,
+    title: str,
+    y_title: str,
+    color: str | None = None,
+    palettes: dict[str, dict[str, str]] | None = None,
+    height: int = 340,
+) -> go.Figure:
+    fig = px.line(
+        frame,
+        x="bucket",
+        y=y,
+        color=color,
+        color_discrete_map=colors(color, palettes or {}),
+        markers=len(frame) < 60,
+    )
+    return _finish(fig, title, None, y_title, height)
+
+
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str,
+    y_title: str,
+    color: str | None = None,
+    palettes: dict[str, dict[str, str]] | None = None,
+    horizontal: bool = False,
+    height: int = 320,
+) -> go.Figure:
+    """Bars per category; ``color`` defaults to the category itself so agents keep their colour."""
+    color = color or x
+    fig = px.bar(
+        frame,
+        x=y if horizontal else x,
+        y=x if horizontal else y,
+        color=color,
+        orientation="h" if horizontal else "v",
+        color_discrete_map=colors(color, palettes or {}),
+        custom_data=[x],
+    )
+    fig.update_layout(showlegend=color != x)
+    fig = _finish(fig, title, None, None if horizontal else y_title, height)
+    if horizontal:
+        fig.update_xaxes(title=y_title)
+        fig.update_yaxes(autorange="reversed", title=None)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def histogram(
+    frame: pd.DataFrame, *, title: str, unit: str, count_title: str, height: int = 300
+) -> go.Figure:
+    """Bars of a log-binned distribution (``bin_start``, ``bin_end``, ``count``)."""
+    labels = [f"{_short(a)}–{_short(b)}" for a, b in zip(frame["bin_start"], frame["bin_end"], strict=True)]
+    fig = go.Figure(go.Bar(x=labels, y=frame["count"], marker_color=PALETTE[0], marker_line_width=0))
+    fig = _finish(fig, title, unit, count_title, height)
+    fig.update_layout(hovermode="closest", bargap=0.05)
+    return fig
+
+
+def _short(v: float) -> str:
+    if v >= 1_000_000:
+        return f"{v / 1_000_000:.3g}M"
+    if v >= 1_000:
+        return f"{v / 1_000:.3g}k"
+    return f"{v:.3g}"
+
+
+def sampled_note(points: int) -> str | None:
+    """What to say under a chart that had to aggregate or sample to stay under MAX_POINTS."""
+    if points <= MAX_POINTS:
+        return None
+    return f"{points:,} points aggregated to stay under {MAX_POINTS:,}."
+
+
+def series_panels(series: pd.DataFrame, limits: pd.DataFrame, names: list[str], *, bucket: str) -> go.Figure:
+    """One panel per metric series, stacked on a shared time axis, thresholds as dashed lines.
+
+    ``series`` is ``queries.metric_series`` (bucket, name, unit, mean...); ``limits`` is
+    ``queries.threshold_breaches`` (metric, level, agent, threshold, samples, breaches).
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for row, name in enumerate(names, start=1):
+        one = series[series["name"] == name]
+        unit = next(iter(one["unit"].dropna()), "")
+        fig.add_trace(
+            go.Scatter(
+                x=one["bucket"], y=one["mean"], name=name, mode="lines", line={"color": PALETTE[row - 1]}
+            ),
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(title_text=f"{name} ({unit})" if unit else name, row=row, col=1, rangemode="tozero")
+        for t in limits[limits["metric"] == name].itertuples():
+            who = t.agent if isinstance(t.agent, str) else "all agents"
+            fig.add_hline(
+                y=t.threshold,
+                line_dash="dash",
+                line_color=SEVERITY_COLORS["critical" if "crit" in str(t.level) else "high"],
+                annotation_text=(
+                    f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above"
+                ),
+                annotation_position="top left",
+                row=row,
+                col=1,
+            )
+    fig.update_layout(
+        title={"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
+        height=170 * len(names) + 80,
+        showlegend=False,
+        margin={"l": 10, "r": 10, "t": 48, "b": 10},
+        hovermode="x unified",
+    )
+    return fig

@@ -1,0 +1,234 @@
+"""What every page shares: its context (store, filters, colours), empty states, KPIs, downloads.
+
+``app.py`` loads the source and renders the sidebar before the page runs, and leaves a
+``PageContext`` in session state for this run; a page starts with ``ctx = page.context()``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from data_layer.filters import Filters
+from data_layer.masking import mask_frame
+from data_layer.store import Store
+from ui import source
+
+CONTEXT_KEY = "page_context"
+
+
+@dataclass(frozen=True)
+class PageContext:
+    store: Store
+    filters: Filters
+    options: dict[str, list[str]]
+    palettes: dict[str, dict[str, str]] = field(default_factory=dict)
+    mask: bool = True  # mask e-mails, phone and card numbers, API keys in displayed text
+
+    def shown(self, frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+        """``frame`` as it may be displayed: text columns masked unless the user turned it off."""
+        return mask_frame(frame, columns) if self.mask else frame
+
+    def has(self, table: str) -> bool:
+        """Whether the source has data of this kind at all (not: whether the filter leaves any)."""
+        return table in self.store.info.provided
+
+    def bucket(self) -> str:
+        """The time bucket that keeps a chart of the filtered period readable (≤ ~400 bars)."""
+        start, end = self.filters.start, self.filters.end
+        if start is None or end is None:
+            first, last = self.store.memo("time_span", self.store.time_span)
+            start, end = start or first, end or last
+        if start is None or end is None:
+            return "day"
+        span = end - start
+        if span <= timedelta(days=3):
+            return "hour"
+        if span <= timedelta(days=180):
+            return "day"
+        return "week"
+
+
+def context() -> PageContext:
+    """This run's context; also renders the uploader, which must live in the page (see app.py)."""
+    uploader_slot = st.session_state.get("uploader_slot")
+    if uploader_slot is not None:
+        uploader_slot.file_uploader(
+            "Upload an export",
+            type=["json", "jsonl", "ndjson", "csv", "parquet", "db", "sqlite", "sqlite3", "gz"],
+            key=source.UPLOAD_KEY,
+            on_change=source.accept_upload,
+            help="JSON, JSON-lines, CSV, Parquet or a SQLite database, optionally gzip-compressed.",
+        )
+    ctx = st.session_state.get(CONTEXT_KEY)
+    if ctx is None:
+        _run_through_entrypoint()
+    return ctx
+
+
+def _run_through_entrypoint() -> None:
+    """Rerun through app.py when Streamlit ran this page file on its own.
+
+    With a ``pages/`` folder beside the entrypoint, a server's first run takes Streamlit's old
+    folder-based navigation, which executes the page in the URL directly, skipping app.py (and
+    with it the source and the filters). That mode ends the first time app.py calls
+    ``st.navigation``; ending it here and rerunning sends this run through app.py too, so a
+    shared link to /cost works on a freshly started server.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the old mode
+        PagesManager = None
+    if PagesManager is not None and PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.info("Open Agentwatch through app.py (scripts/run.sh).")
+    st.stop()
+
+
+def nothing_to_show(what: str, needs: str) -> None:
+    """Say that the source has no data for this page, and which source data would fill it."""
+    st.info(f"This source has no {what}. {needs}", icon=":material/info:")
+
+
+def no_match() -> None:
+    st.info(
+        "Nothing matches the filters. Widen the period or clear a filter in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
+
+
+def fmt_number(value: object, unit: str = "") -> str:
+    """A figure as a person reads it; missing values read '—', never 0."""
+    if value is None or pd.isna(value):
+        return "—"
+    v = float(value)
+    if unit == "USD":
+        return f"${v:,.2f}" if abs(v) >= 1 or v == 0 else f"${v:,.4f}"
+    if unit == "%":
+        return f"{v:.1f}%"
+    if unit == "ms":
+        return f"{v / 1000:,.2f} s" if v >= 10_000 else f"{v:,.0f} ms"
+    if unit == "h":
+        return f"{v * 60:,.0f} min" if v < 1 else f"{v:,.1f} h"
+    return f"{v:,.0f}"
+
+
+def fmt_delta(current: object, previous: object, unit: str) -> str | None:
+    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
+        return None
+    diff = float(current) - float(previous)
+    if unit == "%":
+        return f"{diff:+.1f} pts"
+    rel = f" ({diff / float(previous):+.0%})" if float(previous) else ""
+    if unit == "USD":
+        return f"{'+' if diff >= 0 else '-'}${abs(diff):,.2f}{rel}"
+    if unit == "ms":
+        return f"{diff:+,.0f} ms{rel}"
+    return f"{diff:+,.0f}{rel}"
+
+
+def kpi_row(kpis: pd.DataFrame) -> None:
+    """st.metric per KPI row (label, current, previous, unit, rise_is_good), four to a row."""
+    rows = list(kpis.itertuples())
+    for start in range(0, len(rows), 4):
+        columns = st.columns(4)
+        for col, k in zip(columns, rows[start : start + 4], strict=False):
+            color = "off" if k.rise_is_good is None else ("normal" if k.rise_is_good else "inverse")
+            col.metric(
+                k.label,
+                fmt_number(k.current, k.unit),
+                fmt_delta(k.current, k.previous, k.unit),
+                delta_color=color,
+                border=True,
+            )
+
+
+# Cells that spreadsheets would run as formulas (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that start like a formula get a leading apostrophe, so Excel shows them as text."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_string_dtype(out[col].dtype) or out[col].dtype == object:
+            text = out[col].astype("string")
+            risky = text.str.startswith(_FORMULA_START).fillna(False)
+            out[col] = text.where(~risky, "'" + text)
+    return out
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return neutralised(frame).to_csv(index=False).encode()
+
+
+def to_parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def downloads(name: str, rows: Callable[[], pd.DataFrame]) -> None:
+    """CSV and Parquet downloads of the page's filtered rows, built only when clicked."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button(
+        "Download CSV",
+        data=lambda: to_csv(rows()),
+        file_name=f"agentwatch-{name}-{stamp}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    right.download_button(
+        "Download Parquet",
+        data=lambda: to_parquet(rows()),
+        file_name=f"agentwatch-{name}-{stamp}.parquet",
+        mime="application/octet-stream",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def chart(fig, key: str, *, filter_on: str | None = None) -> None:
+    """Draw a figure; with ``filter_on`` (a list filter: agents, models...), clicking a bar or
+    segment adds its value to that filter. Figures must carry the value as ``customdata[0]``.
+    """
+    if filter_on is None:
+        st.plotly_chart(fig, key=key, config={"displaylogo": False})
+        return
+    st.plotly_chart(
+        fig,
+        key=key,
+        on_select=lambda: _apply_click(key, filter_on),
+        selection_mode="points",
+        config={"displaylogo": False},
+    )
+    st.caption(f":material/ads_click: Click a bar to filter by its {filter_on[:-1].replace('_', ' ')}.")
+
+
+def _apply_click(key: str, field: str) -> None:
+    from ui.filters import narrow_to
+
+    event = st.session_state.get(key)
+    points = (event or {}).get("selection", {}).get("points", [])
+    for point in points:
+        data = point.get("customdata")
+        if data:
+            value = data[0] if isinstance(data, list | tuple) else data
+            if value is not None and value in st.session_state.get("page_context").options.get(field, []):
+                narrow_to(field, str(value))
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"
+
+
+def md(text: object) -> str:
+    """Text from the data, escaped so Markdown shows it literally (no links, emphasis, icons)."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))

@@ -1,0 +1,142 @@
+"""Which source the app shows, and loading it once for every session that asks.
+
+Precedence: what the user chose in the sidebar (an upload, or a typed path or URL), then the
+command line (``streamlit run app.py -- --source SOURCE``), then ``.streamlit/secrets.toml``
+(``[connections.agentwatch] url = "..."``), else the bundled demo dataset.
+
+A choice is remembered per session; the store behind it is shared by every session through one
+``StoreCache``. Loading errors never replace a working source: the previous choice stays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import streamlit as st
+
+from data_layer import demo
+from data_layer.cache import Entry, StoreCache
+from data_layer.errors import AgentwatchError, SourceTooLarge
+from data_layer.sources import Location, open_source, open_sources
+from data_layer.sources.files import MAX_FILE_BYTES, copy_upload
+
+CHOICE_KEY = "source_choice"
+UPLOAD_KEY = "upload"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A source to show. ``label`` is safe to display; ``key`` names its store in the cache."""
+
+    origin: str  # upload | sidebar | command line | secrets | demo
+    target: str
+    label: str
+    key: str
+
+    @property
+    def is_database_url(self) -> bool:
+        return "://" in self.target
+
+
+@st.cache_resource
+def _cache() -> StoreCache:
+    """One cache for the whole server, so sessions on the same source share its store."""
+    return StoreCache(capacity=6, ttl_s=300.0)
+
+
+def _from_location(origin: str, text: str) -> Choice:
+    location = Location.parse(text)
+    return Choice(origin=origin, target=location.target, label=location.label, key=location.identity())
+
+
+def _command_line() -> Choice | None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--source")
+    args, _ = parser.parse_known_args(sys.argv[1:])
+    return _from_location("command line", args.source) if args.source else None
+
+
+def _secrets() -> Choice | None:
+    try:
+        url = st.secrets["connections"]["agentwatch"]["url"]
+    except (KeyError, FileNotFoundError, AttributeError, TypeError):
+        return None
+    except Exception:  # Streamlit raises its own error type when there is no secrets file
+        return None
+    return _from_location("secrets", str(url)) if url else None
+
+
+def demo_choice() -> Choice:
+    # The demo is re-anchored to the current day, so its store is too.
+    day = datetime.now(UTC).date().isoformat()
+    return Choice(
+        origin="demo", target="demo", label="Demo dataset", key=f"demo:{demo.generator_version()}:{day}"
+    )
+
+
+def default_choice() -> Choice:
+    return _command_line() or _secrets() or demo_choice()
+
+
+def current_choice() -> Choice:
+    return st.session_state.get(CHOICE_KEY) or default_choice()
+
+
+def choose(choice: Choice | None) -> None:
+    """Make ``choice`` this session's source (None: back to the default)."""
+    if choice is None:
+        st.session_state.pop(CHOICE_KEY, None)
+    else:
+        st.session_state[CHOICE_KEY] = choice
+
+
+def choose_typed(text: str) -> None:
+    if text.strip():
+        choose(_from_location("sidebar", text))
+
+
+def upload_dir() -> Path:
+    """A private folder for this session's uploads (other sessions never see these paths)."""
+    if "upload_dir" not in st.session_state:
+        st.session_state["upload_dir"] = tempfile.mkdtemp(prefix="agentwatch-upload-")
+    return Path(st.session_state["upload_dir"])
+
+
+def accept_upload() -> None:
+    """on_change of the uploader: keep the file and make it this session's source."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    if uploaded is None:
+        return
+    if uploaded.size > MAX_FILE_BYTES:
+        st.session_state["source_error"] = str(
+            SourceTooLarge(f"{uploaded.name} is over the {MAX_FILE_BYTES // 2**20:,} MB upload limit.")
+        )
+        return
+    data = uploaded.getvalue()
+    path = copy_upload(data, uploaded.name, upload_dir())
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    choose(Choice(origin="upload", target=str(path), label=uploaded.name, key=f"upload:{digest}"))
+
+
+def load(choice: Choice, progress) -> Entry:
+    """The store for ``choice``, from the shared cache or loaded now (raises AgentwatchError)."""
+
+    def build():
+        if choice.origin == "demo":
+            return open_sources(demo.demo_sources(), label="Demo dataset", progress=progress)
+        return open_source(choice.target, progress=progress, label=choice.label)
+
+    return _cache().get(choice.key, build, refreshable=choice.is_database_url)
+
+
+def reload(choice: Choice) -> None:
+    _cache().drop(choice.key)
+
+
+__all__ = ["AgentwatchError", "Choice", "accept_upload", "choose", "current_choice", "load", "reload"]
