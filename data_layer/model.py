@@ -191,7 +191,7 @@ def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     n = len(frame)
     for col in TABLES[table]:
         if col.name not in frame.columns:
-            out[col.name] = pd.Series(pd.NA, index=frame.index, dtype=_PANDAS_DTYPES[col.kind])
+            out[col.name] = pd.Series(index=frame.index, dtype=_PANDAS_DTYPES[col.kind])
             continue
         out[col.name] = _cast(frame[col.name], col.kind)
     result = pd.DataFrame(out, index=frame.index).reset_index(drop=True)
@@ -205,7 +205,8 @@ def _cast(values: pd.Series, kind: str) -> pd.Series:
     if kind == "text":
         if pd.api.types.is_bool_dtype(values.dtype):
             values = values.astype("boolean")
-        return values.astype("string") if not isinstance(values.dtype, pd.StringDtype) else values
+        # pandas 3's default "str" is a StringDtype too, but with NaN for missing: use pd.NA.
+        return values if values.dtype == _PANDAS_DTYPES["text"] else values.astype(_PANDAS_DTYPES["text"])
     if kind == "int":
         return pd.to_numeric(values, errors="coerce").astype("Float64").round().astype("Int64")
     if kind == "float":

@@ -1,15 +1,418 @@
-"""cylestio-monitor SDK adapter: being written (placeholder so the registry imports)."""
+"""What the cylestio-monitor SDK (PyPI ``cylestio-monitor`` 0.1.x) writes: its SQLite file and its JSON log.
+
+The SDK keeps two tables, ``agents`` (agent_id, created_at, last_seen) and ``events`` (agent_id
+pointing at agents.id, event_type, channel, level, timestamp, data JSON). Given ``log_file`` it also
+writes every event as one JSON line (timestamp, level, channel, agent_id, event, data), mixed with
+lines of its own log messages, which have ``message`` instead of ``event``.
+
+What the events hold decides the mapping:
+
+* LLM calls are ``LLM_call_start`` followed by one of ``LLM_call_finish`` (duration in seconds,
+  response), ``LLM_call_error`` (error) or ``LLM_call_blocked`` (a dangerous prompt the SDK refused).
+  There is no call id, so each outcome is paired with the latest start of the same agent and
+  channel. No model, token count or cost is recorded: those stay missing.
+* MCP tool calls: 0.1.2 wraps ``ClientSession.call_tool`` in its generic monitor, which writes
+  ``call_start`` (the tool name only inside the repr of the call's arguments), ``call_finish``
+  (duration, the repr of the CallToolResult) and ``call_error``. A result with ``isError=True`` is a
+  failed tool call. ``MCP_tool_call_*`` events, which the SDK's docs describe, are read too.
+* Prompts, responses and tool data the SDK flagged (``alert``: suspicious or dangerous) become
+  flagged events; the SDK does not say which keyword matched.
+
+Timestamps are the SDK's ``datetime.now()``: local wall-clock time without a zone, read as UTC.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+
+from data_layer.errors import BadExport
+from data_layer.model import Telemetry
+from data_layer.sources.database import Database, Progress
+
 SYSTEM = "cylestio-monitor"
 TITLE = "cylestio-monitor SDK"
-NEEDS = "(adapter not written yet)"
+NEEDS = (
+    "the SDK's tables agents (id, agent_id) and events (agent_id, event_type, channel, level,"
+    " timestamp, data), or its JSON-lines log (timestamp, level, channel, agent_id, event, data)"
+)
+
+# Event names of the 0.1.x SDK: one of them among a log's first records marks the file as its own.
+KNOWN_EVENTS = (
+    "LLM_call_start",
+    "LLM_call_finish",
+    "LLM_call_error",
+    "LLM_call_blocked",
+    "MCP_tool_call_start",
+    "MCP_tool_call_finish",
+    "MCP_tool_call_error",
+    "MCP_tool_call_blocked",
+    "call_start",
+    "call_finish",
+    "call_error",
+    "MCP_patch",
+    "LLM_patch",
+    "monitoring_enabled",
+    "monitoring_disabled",
+)
+_SNIFF_RECORDS = 200
+_FILE_FORMATS = {"jsonl": "newline_delimited", "json": "auto"}
+
+_NOTES = [
+    "cylestio-monitor records no model, token counts or cost for LLM calls: they show as missing.",
+    "The SDK gives LLM and tool calls no id: each finish, error or blocked event is paired with"
+    " the same agent's latest start event before it.",
+    "Latency is the duration the SDK recorded; for failed calls, the time from start to error."
+    " Blocked LLM calls were never sent and have none.",
+    "An MCP tool result with isError=True counts as a failed tool call.",
+    "Timestamps are the SDK's local clock time without a time zone, read as UTC.",
+]
 
 
-def recognises(db) -> bool:
-    return False
+# -- SQLite ----------------------------------------------------------------------------------------
 
 
-def recognises_file(path, kind) -> bool:
-    return False
+def recognises(db: Database) -> bool:
+    """The SDK's two tables, without the server schema's session_id and llm_calls (cylestio.py)."""
+    return (
+        db.has("agents", "id", "agent_id")
+        and db.has("events", "id", "agent_id", "event_type", "channel", "level", "timestamp", "data")
+        and "session_id" not in db.columns("events")
+        and "llm_calls" not in db.catalog()
+    )
+
+
+def load(db: Database, progress: Progress) -> Telemetry:
+    progress("Reading agents", None)
+    agents = db.read(_agents_select(db), progress, "agents")
+    progress("Reading events", None)
+    raw = db.read(_events_select(db), progress, "events")
+    with _connection() as con:
+        con.register("raw_in", raw)
+        con.execute(_RAW_FROM_FRAME)
+        tables = _translate(con, progress)
+        notes = _NOTES + _orphans(con)
+    tables["agents"] = agents
+    return Telemetry(
+        system=SYSTEM,
+        tables=tables,
+        source_tables={"agents": len(agents), "events": len(raw)},
+        source_events=len(raw),
+        notes=notes,
+    )
+
+
+def _events_select(db: Database) -> sa.Select:
+    """Every event with its agent's name; the id doubles as the order the SDK wrote them in."""
+    events, agents = db.table("events"), db.table("agents")
+    return sa.select(
+        events.c.id.label("seq"),
+        sa.cast(events.c.id, sa.String).label("event_id"),
+        sa.cast(events.c.timestamp, sa.String).label("ts"),
+        agents.c.agent_id.label("agent"),
+        events.c.event_type.label("type"),
+        events.c.channel.label("channel"),
+        events.c.level.label("level"),
+        sa.cast(events.c.data, sa.String).label("data"),
+    ).select_from(events.outerjoin(agents, agents.c.id == events.c.agent_id))
+
+
+def _agents_select(db: Database) -> sa.Select:
+    agents = db.table("agents")
+    return sa.select(
+        agents.c.agent_id.label("agent"),
+        _col(agents, "created_at").label("created_at"),
+        _col(agents, "last_seen").label("last_seen_at"),
+    )
+
+
+def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
+    return table.c[name] if name in table.c else sa.null()
+
+
+_RAW_FROM_FRAME = """
+create table raw as
+select seq::bigint as seq, event_id::varchar as event_id, ts::varchar as ts, agent::varchar as agent,
+       type::varchar as type, channel::varchar as channel, level::varchar as level,
+       data::varchar as data
+from raw_in
+"""
+
+
+# -- JSON-lines log --------------------------------------------------------------------------------
+
+
+def recognises_file(path: Path, kind: str) -> bool:
+    """A log whose first records all have the SDK's keys, and one at least a known event name."""
+    if kind not in _FILE_FORMATS:
+        return False
+    params = [str(path), _FILE_FORMATS[kind], _SNIFF_RECORDS, list(KNOWN_EVENTS)]
+    try:
+        with _connection() as con:
+            events, foreign = con.execute(_SNIFF, params).fetchone()
+    except duckdb.Error:
+        return False
+    return events > 0 and foreign == 0
+
+
+_SNIFF = """
+with sample as (
+    select json from read_json_objects($1, format = $2, ignore_errors = true)
+    where json is not null limit $3
+), shaped as (
+    select json_type(json) = 'OBJECT'
+           and json_exists(json, '$.timestamp') and json_exists(json, '$.level')
+           and json_exists(json, '$.channel') and json_exists(json, '$.agent_id') as sdk_shape,
+           list_contains($4, json ->> '$.event') as known_event
+    from sample
+)
+select count(*) filter (where sdk_shape and known_event), count(*) filter (where not sdk_shape)
+from shaped
+"""
+
+
+def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
+    progress(f"Reading {path.name}", None)
+    with _connection() as con:
+        try:
+            con.execute(_LOG_LINES, [str(path), _FILE_FORMATS[kind]])
+        except duckdb.Error as err:
+            detail = str(err).strip().splitlines()[0][:200]
+            raise BadExport(
+                f"Cannot read {path.name} as a cylestio-monitor log ({detail})."
+                " Upload the log file the SDK wrote."
+            ) from err
+        con.execute(_RAW_FROM_LOG)
+        tables = _translate(con, progress)
+        tables["agents"] = con.execute(_AGENTS_FROM_EVENTS).df()
+        counts = con.execute(_LOG_COUNTS).df().iloc[0]
+        notes = _NOTES + _orphans(con) + _log_notes(counts)
+    events = int(counts["events"])
+    return Telemetry(
+        system=SYSTEM,
+        tables=tables,
+        source_tables={"events": events, "messages": int(counts["messages"])},
+        source_events=events,
+        notes=notes,
+    )
+
+
+# One row per record, numbered in file order (DuckDB keeps a single file's order); a line that is
+# not JSON becomes a NULL record instead of failing the whole load.
+_LOG_LINES = """
+create table lines as
+select row_number() over () as seq, json
+from read_json_objects($1, format = $2, ignore_errors = true)
+"""
+
+_RAW_FROM_LOG = """
+create table raw as
+select seq, seq::varchar as event_id, json ->> '$.timestamp' as ts, json ->> '$.agent_id' as agent,
+       json ->> '$.event' as type, json ->> '$.channel' as channel, json ->> '$.level' as level,
+       (json -> '$.data')::varchar as data
+from lines
+where json_type(json) = 'OBJECT' and json ->> '$.event' is not null
+"""
+
+# A log has no agents table: an agent is first and last seen in its events.
+_AGENTS_FROM_EVENTS = """
+select agent, min(ts) as created_at, max(ts) as last_seen_at
+from ev where agent is not null group by agent order by agent
+"""
+
+_LOG_COUNTS = """
+with kinds as (
+    select json,
+           json ->> '$.event' is null and json ->> '$.message' is not null as message,
+           lower(json ->> '$.level') in ('error', 'critical') as failing
+    from lines
+)
+select count(*) filter (where json ->> '$.event' is not null) as events,
+       count(*) filter (where message) as messages,
+       count(*) filter (where json is null) as unreadable,
+       count(*) filter (where message and failing) as errors,
+       min(json ->> '$.message') filter (where message and failing) as error_example
+from kinds
+"""
+
+
+def _log_notes(counts: pd.Series) -> list[str]:
+    """Say what the log holds besides events: unreadable lines, and the SDK's own errors."""
+    notes = []
+    if counts["unreadable"]:
+        notes.append(f"{int(counts['unreadable'])} lines of the log are not JSON and were skipped.")
+    if counts["errors"]:
+        notes.append(
+            f"The SDK logged {int(counts['errors'])} error messages of its own"
+            f" (e.g. {counts['error_example']!r}): its database may lack events this log has."
+        )
+    return notes
+
+
+# -- the translation, shared by both ---------------------------------------------------------------
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:", config={"threads": 2})
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def _translate(con: duckdb.DuckDBPyConnection, progress: Progress) -> dict[str, pd.DataFrame]:
+    """The model tables from ``raw`` (one row per SDK event, ``data`` as JSON text)."""
+    progress("Pairing call events", None)
+    con.execute(_EVENTS)
+    con.execute(_CALLS)
+    return {
+        "events": con.execute(_EVENT_ROWS).df(),
+        "llm_calls": con.execute(_LLM_CALLS).df(),
+        "tool_calls": con.execute(_TOOL_CALLS).df(),
+        "flagged_events": con.execute(_FLAGGED).df(),
+    }
+
+
+# Each event parsed once. ``family`` and ``role`` say how it takes part in a call; ``call_no``
+# counts the starts of its family so far (per agent and channel), so an outcome's call_no names
+# the start it answers.
+_EVENTS = """
+create table ev as
+with parsed as (
+    select seq, event_id, try_cast(ts as timestamptz)::timestamp as ts, agent, type, channel,
+           lower(level) as level, case when json_valid(data) then data::json end as j
+    from raw
+), classified as (
+    select *,
+        case when starts_with(type, 'LLM_call_') then 'llm'
+             when starts_with(type, 'MCP_tool_call_') then 'mcp_tool'
+             when type in ('call_start', 'call_finish', 'call_error')
+                  and coalesce(j ->> '$.function', j ->> '$.method') = 'call_tool' then 'call_tool'
+        end as family,
+        case when type in ('LLM_call_start', 'MCP_tool_call_start', 'call_start') then 'start'
+             when type in ('LLM_call_finish', 'MCP_tool_call_finish', 'call_finish') then 'finish'
+             when type in ('LLM_call_error', 'MCP_tool_call_error', 'call_error') then 'error'
+             when type in ('LLM_call_blocked', 'MCP_tool_call_blocked') then 'blocked'
+        end as role
+    from parsed
+)
+select *,
+    count(*) filter (where role = 'start') over (
+        partition by family, agent, channel order by seq rows between unbounded preceding and current row
+    ) as call_no
+from classified
+"""
+
+_EVENT_ROWS = """
+select event_id, ts, agent, type, channel, level from ev order by seq
+"""
+
+# Every outcome with the start it answers. A blocked MCP tool call is logged instead of its start,
+# so it is never paired; a second outcome after one start (the SDK writes none) stays unpaired too.
+_CALLS = """
+create table calls as
+with outcomes as (
+    select *, row_number() over (partition by family, agent, channel, call_no order by seq) as nth
+    from ev where family is not null and role in ('finish', 'error', 'blocked')
+)
+select o.*, s.ts as start_ts, s.j as start_j,
+       date_diff('microsecond', s.ts, o.ts) / 1000.0 as elapsed_ms
+from outcomes o
+left join ev s
+  on s.family = o.family and s.role = 'start' and s.call_no = o.call_no and o.call_no > 0
+ and s.agent is not distinct from o.agent and s.channel is not distinct from o.channel
+ and o.nth = 1 and o.role <> 'blocked'
+"""
+
+# The SDK records no model, tokens or cost: typed NULL columns, so they stay missing.
+_LLM_CALLS = """
+select event_id as call_id, coalesce(start_ts, ts) as ts, agent,
+       null::varchar as model, null::bigint as tokens_in, null::bigint as tokens_out,
+       null::double as cost_usd,
+       case role when 'finish' then 'ok' else role end as status,
+       case role when 'error' then j ->> '$.error' when 'blocked' then j ->> '$.reason' end as error,
+       case role when 'finish' then coalesce(try_cast(j ->> '$.duration' as double) * 1000, elapsed_ms)
+                 when 'error' then elapsed_ms
+       end as latency_ms,
+       coalesce(start_j ->> '$.prompt', j ->> '$.prompt') as prompt,
+       j ->> '$.response' as response
+from calls where family = 'llm'
+order by seq
+"""
+
+# 0.1.2 writes the tool name only in its start event's arguments: the JSON of the keyword arguments
+# (call_tool(name=...)), or else the repr of the positional ones: (<ClientSession ...>, 'add', {...}).
+# A failed tool says isError=True in the repr (or JSON) of its CallToolResult, its message in text=.
+_TOOL_CALLS = r"""
+with tools as (
+    select *,
+        coalesce(
+            j ->> '$.tool', start_j ->> '$.tool',
+            case when json_valid(start_j ->> '$.kwargs') then (start_j ->> '$.kwargs')::json ->> '$.name' end,
+            nullif(regexp_extract(start_j ->> '$.kwargs', '''name'': ''([^'']*)''', 1), ''),
+            nullif(regexp_extract(start_j ->> '$.args', '^\(<[^>]*>, ''([^'']*)''', 1), ''),
+            nullif(regexp_extract(start_j ->> '$.args', '^\(<[^>]*>, "([^"]*)"', 1), '')
+        ) as tool,
+        regexp_matches(coalesce(j ->> '$.result', ''), 'isError["'']?\s*[=:]\s*[Tt]rue') as result_failed,
+        coalesce(
+            nullif(regexp_extract(j ->> '$.result', 'text=''((?:[^''\\]|\\.)*)''', 1), ''),
+            nullif(regexp_extract(j ->> '$.result', 'text="((?:[^"\\]|\\.)*)"', 1), '')
+        ) as result_text
+    from calls where family in ('mcp_tool', 'call_tool')
+)
+select event_id as call_id, coalesce(start_ts, ts) as ts, agent, tool,
+       case role when 'finish' then coalesce(
+                     try_cast(j ->> '$.duration' as double) * 1000,
+                     try_cast(j ->> '$.duration_ms' as double),
+                     elapsed_ms)
+                 when 'error' then elapsed_ms
+       end as latency_ms,
+       role = 'finish' and not result_failed as success,
+       case when role = 'error' then j ->> '$.error'
+            when role = 'blocked' then j ->> '$.reason'
+            when result_failed then result_text
+       end as error
+from tools
+order by seq
+"""
+
+# What the SDK's keyword check flagged, and where: prompt or tool arguments on a start, response or
+# tool result on a finish. Which keyword matched is not recorded.
+_FLAGGED = """
+with flagged as (
+    select event_id, ts, agent, seq, lower(j ->> '$.alert') as flag,
+           case when role = 'start' and family = 'llm' then 'prompt'
+                when role = 'start' then 'args'
+                when family = 'llm' then 'response'
+                else 'result'
+           end as source_field
+    from ev
+    where lower(j ->> '$.alert') in ('suspicious', 'dangerous')
+)
+select event_id, ts, agent, flag as level, source_field, flag || ' keyword in the ' || source_field as reason
+from flagged
+order by seq
+"""
+
+_ORPHANS = """
+select family, count(*) as starts
+from ev s
+where role = 'start' and family is not null
+  and not exists (
+      select 1 from ev o
+      where o.family = s.family and o.call_no = s.call_no and o.role in ('finish', 'error', 'blocked')
+        and o.agent is not distinct from s.agent and o.channel is not distinct from s.channel
+  )
+group by family order by family
+"""
+
+
+def _orphans(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """A note for starts no outcome answers: the program stopped mid-call, or is still in it."""
+    what = {"llm": "LLM calls", "mcp_tool": "MCP tool calls", "call_tool": "MCP tool calls"}
+    return [
+        f"{int(row.starts)} {what[row.family]} have a start event but no finish, error or blocked"
+        " event; they are counted as events only."
+        for row in con.execute(_ORPHANS).df().itertuples()
+    ]
