@@ -151,7 +151,7 @@ def test_alert_description_is_the_title_and_the_message_when_there_is_one(data, 
 
 def test_metric_series_carry_the_documented_units_and_only_agent_series_name_an_agent(store):
     metrics = store.frame("metrics")
-    units = metrics.groupby("name", dropna=False)["unit"].agg(lambda u: set(u.map(_value))).to_dict()
+    units = {name: set(map(_value, unit)) for name, unit in metrics.groupby("name", dropna=False)["unit"]}
     assert units == {
         "cpu_usage": {"%"},
         "memory_usage": {None},
