@@ -147,11 +147,11 @@ def test_metrics_carry_agent_names_and_units_from_the_tags(store, data):
     metrics = store.frame("metrics")
     got = sorted(zip(metrics["ts"].dt.to_pydatetime(), metrics["agent"], strict=True))
     assert got == sorted((t, data.agent_name(reporter)) for reporter, _n, _v, t, _tags in data.metrics)
-    units = metrics.groupby("name")["unit"].agg(lambda u: set(u.dropna()))
+    units = {name: set(unit.dropna()) for name, unit in metrics.groupby("name")["unit"]}
     expected: dict[str, set] = {}
     for _a, name, _v, _t, tags in data.metrics:
         expected.setdefault(name, set()).update({tags["unit"]} if tags and "unit" in tags else set())
-    assert units.to_dict() == expected
+    assert units == expected
 
 
 def test_notes_name_configured_models_but_never_secrets(store, data):
