@@ -80,13 +80,7 @@ with right:
         page.chart(fig, "cost_sessions", filter_on="sessions")
 
 st.subheader("Cost per session")
-st.dataframe(
+page.table(
     queries.session_summaries(store, f, order_by="cost", limit=200),
-    hide_index=True,
-    column_config={
-        "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
-        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.0f"),
-        "calls_cost_unknown": st.column_config.NumberColumn("calls of unknown cost"),
-    },
 )
 page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

@@ -23,9 +23,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Source tables")
     if info.source_tables:
-        st.dataframe(
-            pd.DataFrame(list(info.source_tables.items()), columns=["table", "rows"]), hide_index=True
-        )
+        page.table(pd.DataFrame(list(info.source_tables.items()), columns=["table", "rows"]))
     else:
         st.caption("The source is a file, not tables.")
 with right:
@@ -35,11 +33,11 @@ with right:
         [(t, counts[t], "yes" if t in info.provided else "no data in this source") for t in TABLES],
         columns=["table", "rows", "from source"],
     )
-    st.dataframe(model_rows, hide_index=True)
+    page.table(model_rows)
 
 st.subheader("Data quality")
 quality = store.memo("data_quality", lambda: queries.data_quality(store))
-st.dataframe(quality, hide_index=True, column_config={"rows": st.column_config.NumberColumn(format="%d")})
+page.table(quality)
 
 if info.notes:
     st.subheader("How the source was read")
@@ -47,5 +45,5 @@ if info.notes:
         st.text(f"• {note}")
 
 table = st.selectbox("Preview a model table", list(TABLES), key="data_preview")
-st.dataframe(ctx.shown(queries.filtered_rows(store, table, ctx.filters, limit=200)), hide_index=True)
+page.table(ctx.shown(queries.filtered_rows(store, table, ctx.filters, limit=200)))
 page.downloads(table, lambda: queries.filtered_rows(store, table, ctx.filters))

@@ -58,9 +58,15 @@ if not series.empty:
     st.subheader("Metric series")
     names = sorted(series["name"].unique())
     preferred = [n for n in names if n in set(limits["metric"])] or names[:1]
-    picked = st.multiselect("Series", names, default=preferred[:3], key="latency_series_chart")
+    picked = st.multiselect("Series", names, default=preferred[:3], key="latency_series")
     if picked:
-        page.chart(charts.series_panels(series, limits, picked, bucket=bucket), "latency_series_chart")
+        only = f.agents[0] if len(f.agents) == 1 else None
+        fig = charts.series_panels(series, limits, picked, bucket=bucket, agent=only)
+        page.chart(fig, "latency_series_chart")
+        st.caption(
+            "Dashed lines are the source's configured thresholds;"
+            " an agent's own appear when it is the only agent selected."
+        )
 elif not ctx.has("llm_calls"):
     page.nothing_to_show(
         "latency data", "LLM calls with durations, or metric series (Sentinel, the Dashboard) fill this."
@@ -68,7 +74,7 @@ elif not ctx.has("llm_calls"):
 
 if not limits.empty:
     st.subheader("Configured thresholds")
-    st.dataframe(limits, hide_index=True)
+    page.table(limits)
 if ctx.has("llm_calls"):
     page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
 elif ctx.has("metrics"):

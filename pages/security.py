@@ -49,9 +49,10 @@ with left:
     if terms.empty:
         st.info("No matched terms recorded for these alerts.")
     else:
-        fig = charts.bars(
-            terms, "term", "alerts", horizontal=True, title="Most matched terms (alerts)", y_title="alerts"
-        )
+        fig = charts.stacked_bars(
+            terms, "term", {"alerts": "alerts", "flagged_events": "flagged events"},
+            title="Most matched terms", x_title="times matched",
+        )  # fmt: skip
         page.chart(fig, "sec_terms")
 with mid:
     statuses = queries.alert_counts(store, f, by="status")
@@ -71,9 +72,8 @@ with right:
 
 st.subheader("Alerts")
 alerts = ctx.shown(queries.alert_list(store, f, limit=500), ["description", "matched_terms"])
-picked = st.dataframe(
+picked = page.table(
     alerts[["ts", "severity", "type", "agent", "session", "status", "description", "matched_terms"]],
-    hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="sec_list",
@@ -93,7 +93,7 @@ if rows:
         if isinstance(alert["session"], str):
             timeline = ctx.shown(queries.session_timeline(store, alert["session"]), ["detail"])
             st.markdown(f"Session **{page.md(alert['session'])}** ({len(timeline):,} events)")
-            st.dataframe(timeline, hide_index=True, height=260)
+            page.table(timeline, height=260)
             if st.button("Open this session", icon=":material/forum:"):
                 st.session_state["selected_session"] = alert["session"]
                 st.switch_page("pages/sessions.py")

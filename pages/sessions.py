@@ -27,17 +27,11 @@ sessions = queries.session_summaries(store, f, search=search, order_by=order, li
 if sessions.empty:
     page.no_match()
     st.stop()
-picked = st.dataframe(
+picked = page.table(
     sessions,
-    hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="session_table",
-    column_config={
-        "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
-        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.0f"),
-        "calls_cost_unknown": st.column_config.NumberColumn("calls of unknown cost"),
-    },
 )
 st.caption(f"{len(sessions):,} sessions shown (at most 500). Select one to see its timeline.")
 
@@ -47,16 +41,11 @@ if chosen:
     timeline = ctx.shown(queries.session_timeline(store, chosen), ["detail"])
     st.subheader(f"Session {page.md(chosen)}")
     st.caption("In time order: each LLM call's model, tokens, cost and latency; each tool call's result.")
-    step = st.dataframe(
+    step = page.table(
         timeline,
-        hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
         key="timeline_table",
-        column_config={
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.5f"),
-            "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.0f"),
-        },
     )
     steps = step.selection.rows if step else []
     if steps and timeline.iloc[steps[0]]["kind"] == "llm call":

@@ -69,11 +69,9 @@ with right:
     page.chart(fig, "tokens_hist")
 
 st.subheader("Heaviest sessions")
-st.dataframe(
+page.table(
     queries.session_summaries(store, f, order_by="tokens", limit=50)[
         ["session", "agent", "started_at", "llm_calls", "tokens_in", "tokens_out", "tokens", "cost_usd"]
     ],
-    hide_index=True,
-    column_config={"cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f")},
 )
 page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

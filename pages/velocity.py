@@ -53,9 +53,10 @@ if ctx.has("tasks"):
         else:
             fig = charts.histogram(
                 hist,
-                title="Cycle time of completed tasks (hours, log bins)",
-                unit="hours",
+                title="Cycle time of completed tasks (log bins)",
+                unit="cycle time",
                 count_title="tasks",
+                label=charts.hours_label,
             )
             page.chart(fig, "velocity_cycle")
 else:

@@ -8,6 +8,8 @@ it only ever means "critical" or "failed".
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -52,12 +54,20 @@ def colors(dim: str | None, palettes: dict[str, dict[str, str]]) -> dict[str, st
     return palettes.get(dim or "")
 
 
+def _order(dim: str, values: pd.Series) -> list[str]:
+    """Legend and stacking order: severities by scale (critical first), the rest by name."""
+    present = set(values.dropna())
+    if dim == "severity":
+        return [s for s in reversed(SEVERITY_COLORS) if s in present] + sorted(present - set(SEVERITY_COLORS))
+    return sorted(present)
+
+
 def _finish(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, height: int) -> go.Figure:
     fig.update_layout(
         title={"text": title, "font": {"size": 15}},
         height=height,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": None},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "title": None},
         hovermode="x unified",
     )
     fig.update_xaxes(title=x_title)
@@ -82,7 +92,8 @@ def bars_over_time(
         y=y,
         color=color,
         color_discrete_map=colors(color, palettes or {}),
-        category_orders={color: sorted(frame[color].dropna().unique())} if color else None,
+        color_discrete_sequence=PALETTE,
+        category_orders={color: _order(color, frame[color])} if color else None,
         custom_data=[color] if color else None,
     )
     fig.update_traces(marker_line_width=0)
@@ -105,6 +116,7 @@ def lines_over_time(
         y=y,
         color=color,
         color_discrete_map=colors(color, palettes or {}),
+        color_discrete_sequence=PALETTE,
         markers=len(frame) < 60,
     )
     return _finish(fig, title, None, y_title, height)
@@ -124,33 +136,83 @@ def bars(
 ) -> go.Figure:
     """Bars per category; ``color`` defaults to the category itself so agents keep their colour."""
     color = color or x
+    palette = colors(color, palettes or {})
+    if palette is None and color == x:  # plain categories (types, tools): one colour, not a rainbow
+        palette = dict.fromkeys(frame[x].dropna().astype(str), PALETTE[0])
     fig = px.bar(
         frame,
         x=y if horizontal else x,
         y=x if horizontal else y,
         color=color,
         orientation="h" if horizontal else "v",
-        color_discrete_map=colors(color, palettes or {}),
+        color_discrete_map=palette,
+        color_discrete_sequence=PALETTE,
         custom_data=[x],
     )
     fig.update_layout(showlegend=color != x)
     fig = _finish(fig, title, None, None if horizontal else y_title, height)
+    # Ids such as session "3271" are names, not numbers: keep the category axis categorical.
     if horizontal:
         fig.update_xaxes(title=y_title)
-        fig.update_yaxes(autorange="reversed", title=None)
+        fig.update_yaxes(autorange="reversed", title=None, type="category")
+    else:
+        fig.update_xaxes(type="category")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def stacked_bars(
+    frame: pd.DataFrame, category: str, parts: dict[str, str], *, title: str, x_title: str, height: int = 320
+) -> go.Figure:
+    """Horizontal bars per category, stacked from several count columns (``parts``: column -> label)."""
+    fig = go.Figure()
+    for i, (column, label) in enumerate(parts.items()):
+        fig.add_trace(
+            go.Bar(
+                y=frame[category].astype(str),
+                x=frame[column],
+                name=label,
+                orientation="h",
+                marker_color=PALETTE[i],
+            )
+        )
+    fig.update_layout(barmode="stack")
+    fig = _finish(fig, title, x_title, None, height)
+    fig.update_yaxes(autorange="reversed", type="category", title=None)
     fig.update_layout(hovermode="closest")
     return fig
 
 
 def histogram(
-    frame: pd.DataFrame, *, title: str, unit: str, count_title: str, height: int = 300
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    unit: str,
+    count_title: str,
+    height: int = 300,
+    label: Callable[[float], str] | None = None,
 ) -> go.Figure:
-    """Bars of a log-binned distribution (``bin_start``, ``bin_end``, ``count``)."""
-    labels = [f"{_short(a)}–{_short(b)}" for a, b in zip(frame["bin_start"], frame["bin_end"], strict=True)]
+    """Bars of a log-binned distribution (``bin_start``, ``bin_end``, ``count``), labelled by the
+    upper edge of each bin ("≤ 1.3k"), formatted with ``label`` (default: 3 significant digits).
+    """
+    label = label or _short
+    labels = [f"≤ {label(b)}" if b else "0" for b in frame["bin_end"]]
     fig = go.Figure(go.Bar(x=labels, y=frame["count"], marker_color=PALETTE[0], marker_line_width=0))
     fig = _finish(fig, title, unit, count_title, height)
     fig.update_layout(hovermode="closest", bargap=0.05)
     return fig
+
+
+def hours_label(hours: float) -> str:
+    """A duration given in hours, in the unit a person would use for it."""
+    seconds = hours * 3600
+    if seconds < 90:
+        return f"{seconds:.2g} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.2g} min"
+    if hours < 48:
+        return f"{hours:.2g} h"
+    return f"{hours / 24:.2g} d"
 
 
 def _short(v: float) -> str:
@@ -168,11 +230,15 @@ def sampled_note(points: int) -> str | None:
     return f"{points:,} points aggregated to stay under {MAX_POINTS:,}."
 
 
-def series_panels(series: pd.DataFrame, limits: pd.DataFrame, names: list[str], *, bucket: str) -> go.Figure:
+def series_panels(
+    series: pd.DataFrame, limits: pd.DataFrame, names: list[str], *, bucket: str, agent: str | None = None
+) -> go.Figure:
     """One panel per metric series, stacked on a shared time axis, thresholds as dashed lines.
 
     ``series`` is ``queries.metric_series`` (bucket, name, unit, mean...); ``limits`` is
     ``queries.threshold_breaches`` (metric, level, agent, threshold, samples, breaches).
+    An agent's own thresholds are drawn only when the chart shows that one agent (``agent``):
+    against every agent's mean they would mislead.
     """
     from plotly.subplots import make_subplots
 
@@ -188,7 +254,8 @@ def series_panels(series: pd.DataFrame, limits: pd.DataFrame, names: list[str], 
             col=1,
         )
         fig.update_yaxes(title_text=f"{name} ({unit})" if unit else name, row=row, col=1, rangemode="tozero")
-        for t in limits[limits["metric"] == name].itertuples():
+        drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
+        for t in drawn.itertuples():
             who = t.agent if isinstance(t.agent, str) else "all agents"
             fig.add_hline(
                 y=t.threshold,

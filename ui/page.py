@@ -210,7 +210,17 @@ def chart(fig, key: str, *, filter_on: str | None = None) -> None:
         selection_mode="points",
         config={"displaylogo": False},
     )
-    st.caption(f":material/ads_click: Click a bar to filter by its {filter_on[:-1].replace('_', ' ')}.")
+    st.caption(f":material/ads_click: Click a bar to filter by its {_SINGULAR.get(filter_on, filter_on)}.")
+
+
+_SINGULAR = {
+    "agents": "agent",
+    "models": "model",
+    "sessions": "session",
+    "tools": "tool",
+    "severities": "severity",
+    "event_types": "event type",
+}
 
 
 def _apply_click(key: str, field: str) -> None:
@@ -232,3 +242,29 @@ _MARKDOWN_SPECIAL = "\\`*_{}[]()<>#+-.!|~$:"
 def md(text: object) -> str:
     """Text from the data, escaped so Markdown shows it literally (no links, emphasis, icons)."""
     return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))
+
+
+def _column_config(frame: pd.DataFrame) -> dict:
+    """How Agentwatch shows its usual columns in tables: UTC times to the second, dollars, units."""
+    config: dict = {}
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            config[col] = st.column_config.DatetimeColumn(col.replace("_", " "), format="YYYY-MM-DD HH:mm:ss")
+        elif col.endswith("_usd"):
+            config[col] = st.column_config.NumberColumn(
+                col.removesuffix("_usd").replace("_", " ") + " (USD)", format="$%.4f"
+            )
+        elif col.endswith("_ms"):
+            config[col] = st.column_config.NumberColumn(
+                col.removesuffix("_ms").replace("_", " ") + " (ms)", format="%.0f"
+            )
+        elif col.endswith("_s"):
+            config[col] = st.column_config.NumberColumn(
+                col.removesuffix("_s").replace("_", " ") + " (s)", format="%.0f"
+            )
+    return config
+
+
+def table(frame: pd.DataFrame, **kwargs):
+    """st.dataframe with Agentwatch's column formats; returns what st.dataframe returns."""
+    return st.dataframe(frame, hide_index=True, column_config=_column_config(frame), **kwargs)

@@ -55,9 +55,9 @@ from data_layer.queries.tasks import (
 )
 
 __all__ = [
-    "FUNNEL_STAGES",
     "ALERT_DIMENSIONS",
     "BUCKETS",
+    "FUNNEL_STAGES",
     "KPIS",
     "LLM_DIMENSIONS",
     "LLM_MEASURES",
@@ -87,8 +87,8 @@ __all__ = [
     "overview_kpis",
     "session_summaries",
     "session_timeline",
-    "task_statuses",
     "task_funnel",
+    "task_statuses",
     "tasks_completed",
     "threshold_breaches",
     "thresholds",

@@ -86,7 +86,7 @@ def cycle_times(backend: Backend, filters: Filters, *, by: str | None = None) ->
     return backend.run(grouped(stmt, keys))
 
 
-def cycle_time_histogram(backend: Backend, filters: Filters, *, bins_per_decade: int = 6) -> pd.DataFrame:
+def cycle_time_histogram(backend: Backend, filters: Filters, *, bins_per_decade: int = 4) -> pd.DataFrame:
     """One row per logarithmic bin of cycle time in hours: bin_start, bin_end, completed tasks."""
     tasks = MODEL["tasks"]
     begin = sa.func.coalesce(tasks.c.started_at, tasks.c.created_at)
