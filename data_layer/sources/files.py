@@ -95,11 +95,12 @@ def _decode_sample(name: str, head: bytes) -> str:
         raise BadExport(
             f"{name} holds binary data, not JSON, CSV, Parquet or SQLite. Upload the export file itself."
         )
-    # The sample may end in the middle of a multi-byte character: ignore only that last one.
+    # The sample may end in the middle of a multi-byte character: ignore only that last one, and
+    # only if the sample was cut (a whole small file ending in a Latin-1 byte is still Latin-1).
     try:
         return head.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        if err.start >= len(head) - 3:
+        if err.reason == "unexpected end of data" and len(head) == _SAMPLE_BYTES:
             return head[: err.start].decode("utf-8-sig")
         raise BadExport(
             f"{name} is not UTF-8 text (byte {err.start} is 0x{head[err.start]:02x}; Latin-1 or another"
