@@ -27,12 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("outdir", type=Path)
     demo.add_argument("--days", type=int, default=35, help="weeks of history to generate, in days")
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also create the Sentinel and platform demo databases on this PostgreSQL server",
+    )
     args = parser.parse_args(argv)
 
     try:
         if args.command == "summarize":
             return _summarize(args.source, as_json=args.json)
-        return _demo(args.outdir, days=args.days, seed=args.seed)
+        return _demo(args.outdir, days=args.days, seed=args.seed, postgres=args.postgres)
     except AgentwatchError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -66,11 +71,13 @@ def _summarize(source: str, *, as_json: bool) -> int:
     return 0
 
 
-def _demo(outdir: Path, *, days: int, seed: int) -> int:
-    from data_layer.demo import write_demo
+def _demo(outdir: Path, *, days: int, seed: int, postgres: str | None = None) -> int:
+    from data_layer.demo import write_demo, write_postgres_demo
 
     for path in write_demo(outdir, days=days, seed=seed):
         print(path)
+    for url in write_postgres_demo(postgres, days=days, seed=seed) if postgres else []:
+        print(url)
     return 0
 
 

@@ -1,0 +1,142 @@
+"""The main user journeys in a real browser: open, upload an export, filter, see the numbers change.
+
+AppTest cannot see what only a browser does (a file upload reaching the rerun, URL-bound
+filters surviving a reload), so these drive the real server in headless Chromium. Every page
+visited is screenshotted into test-artifacts/screenshots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser import app_server, launch_chromium, metric_value, screenshot, wait_for_page
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["Overview", "Velocity", "Cost", "Tokens", "Latency", "Security", "Sessions", "Data"]
+AGENTS = ["billing-agent", "search-agent", "writer-agent"]
+
+
+@pytest.fixture(scope="module")
+def export_rows() -> list[dict]:
+    """LLM calls as an OpenTelemetry-flavoured JSON-lines export, three agents, two models."""
+    rnd = random.Random(11)
+    start = datetime(2025, 5, 5, 9, tzinfo=UTC)
+    rows = []
+    for i in range(240):
+        rows.append(
+            {
+                "timestamp": (start + timedelta(minutes=17 * i)).isoformat(),
+                "agent": AGENTS[i % 3] if i % 7 else AGENTS[0],
+                "session_id": f"s-{i // 6}",
+                "gen_ai.request.model": "gpt-4o" if i % 2 else "claude-3-5-haiku-20241022",
+                "gen_ai.usage.input_tokens": rnd.randint(100, 4000),
+                "gen_ai.usage.output_tokens": rnd.randint(10, 800),
+                "cost_usd": round(rnd.uniform(0.001, 0.05), 6),
+                "latency_ms": rnd.randint(200, 6000),
+            }
+        )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def export_file(export_rows, tmp_path_factory):
+    path = tmp_path_factory.mktemp("export") / "calls.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in export_rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    demo_dir = tmp_path_factory.mktemp("demo")
+    with app_server(env={"AGENTWATCH_DEMO_DIR": str(demo_dir)}) as url:
+        yield url
+
+
+@pytest.fixture
+def page():
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context = browser.new_context(viewport={"width": 1440, "height": 2200})
+        yield context.new_page()
+        browser.close()
+
+
+def _no_exception(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+
+
+def test_opening_the_app_shows_the_demo_overview_without_errors(server, page):
+    page.goto(server)
+    wait_for_page(page, "Overview")
+    _no_exception(page)
+    assert page.get_by_text("Demo dataset").first.is_visible()
+    assert metric_value(page, "LLM calls") not in ("", "—", "0")
+    screenshot(page, "demo-overview")
+
+
+def test_uploading_an_export_then_filtering_by_agent_changes_the_kpis(server, page, export_file, export_rows):
+    page.goto(server)
+    wait_for_page(page, "Overview")
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_text("Change source").click()
+    sidebar.locator("input[type=file]").set_input_files(str(export_file))
+    sidebar.get_by_text("calls.jsonl").first.wait_for(timeout=60_000)
+    wait_for_page(page, "Overview")
+
+    sidebar.get_by_role("radio", name="All", exact=True).click()
+    wait_for_page(page, "Overview")
+    _no_exception(page)
+    assert metric_value(page, "LLM calls") == f"{len(export_rows):,}"
+    tokens_in = sum(r["gen_ai.usage.input_tokens"] for r in export_rows)
+    assert metric_value(page, "Tokens in") == f"{tokens_in:,}"
+    screenshot(page, "upload-overview-all")
+
+    sidebar.get_by_test_id("stMultiSelect").filter(has_text="Agents").click()
+    page.get_by_role("option", name="search-agent", exact=True).click()
+    page.keyboard.press("Escape")
+    wait_for_page(page, "Overview")
+    mine = [r for r in export_rows if r["agent"] == "search-agent"]
+    assert metric_value(page, "LLM calls") == f"{len(mine):,}"
+    cost = sum(r["cost_usd"] for r in mine)
+    assert metric_value(page, "Cost recorded") == f"${cost:,.2f}"
+    assert "agents=search-agent" in page.url
+    screenshot(page, "upload-overview-search-agent")
+
+    for name in PAGES[1:]:
+        page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
+        wait_for_page(page, name)
+        _no_exception(page)
+        assert "agents=search-agent" in page.url, f"the agent filter was lost on {name}"
+        screenshot(page, f"upload-{name.lower()}")
+
+
+def test_a_shared_link_reproduces_the_filtered_view(server, page):
+    page.goto(server)
+    wait_for_page(page, "Overview")
+    everything = metric_value(page, "LLM calls")
+    page.goto(f"{server}/cost?range=All&agents=support-bot")
+    wait_for_page(page, "Cost")
+    _no_exception(page)
+    chips = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Agents")
+    assert "support-bot" in chips.inner_text()
+    page.reload()
+    wait_for_page(page, "Cost")
+    assert "agents=support-bot" in page.url
+    page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
+    wait_for_page(page, "Overview")
+    assert metric_value(page, "LLM calls") != everything
+
+
+def test_every_page_of_the_demo_renders_without_an_exception(server, page):
+    for name in PAGES:
+        path = "" if name == "Overview" else name.lower()
+        page.goto(f"{server}/{path}")
+        wait_for_page(page, name)
+        _no_exception(page)
+        screenshot(page, f"demo-{name.lower()}")
