@@ -68,7 +68,8 @@ def page():
 
 
 def _no_exception(page) -> None:
-    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").first.inner_text()
+    errors = page.get_by_test_id("stException")
+    assert errors.count() == 0, errors.first.inner_text()
 
 
 def test_opening_the_app_shows_the_demo_overview_without_errors(server, page):
