@@ -92,10 +92,14 @@ def _sidebar_source(choice, entry) -> None:
             )
             st.session_state["uploader_slot"] = st.container()
             left, right = st.columns(2)
-            if choice.origin != "demo" and left.button("Demo data", icon=":material/science:"):
+            default = source.default_choice()
+            back = "Use demo" if default.origin == "demo" else "Default source"
+            if choice != default and left.button(
+                back, width="stretch", help=f"Open {page.md(default.label)}"
+            ):
                 source.choose(None)
                 st.rerun()
-            if right.button("Reload", icon=":material/refresh:", help="Read the source again"):
+            if right.button("Reload", width="stretch", help="Read the source again"):
                 source.reload(choice)
                 st.rerun()
         if st.session_state.get("source_error"):

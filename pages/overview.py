@@ -21,7 +21,8 @@ if change:
             f"The data starts {first:%b %d %H:%M} UTC: it covers only {share:.0%} of the previous period."
         )
 
-page.kpi_row(queries.overview_kpis(store, f))
+kpis = queries.overview_kpis(store, f)
+page.kpi_row(kpis[kpis["table"].map(ctx.has)])
 bucket = ctx.bucket()
 
 left, right = st.columns(2)

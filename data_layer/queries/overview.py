@@ -11,17 +11,17 @@ from data_layer.queries.llm import llm_latency, llm_usage, tool_usage
 from data_layer.queries.security import open_alerts_by_severity
 from data_layer.queries.tasks import tasks_completed
 
-# kpi -> (label, unit, whether a rise is good news; None when neither)
-KPIS: dict[str, tuple[str, str, bool | None]] = {
-    "llm_calls": ("LLM calls", "calls", None),
-    "tokens_in": ("Tokens in", "tokens", None),
-    "tokens_out": ("Tokens out", "tokens", None),
-    "cost_recorded_usd": ("Cost recorded", "USD", False),
-    "cost_estimated_usd": ("Cost estimated", "USD", False),
-    "latency_p95_ms": ("p95 latency", "ms", False),
-    "tool_failure_rate": ("Tool failure rate", "%", False),
-    "tasks_completed": ("Tasks completed", "tasks", True),
-    **{f"open_alerts_{s}": (f"Open {s} alerts", "alerts", False) for s in SEVERITIES},
+# kpi -> (label, unit, whether a rise is good news (None: neither), the model table it needs)
+KPIS: dict[str, tuple[str, str, bool | None, str]] = {
+    "llm_calls": ("LLM calls", "calls", None, "llm_calls"),
+    "tokens_in": ("Tokens in", "tokens", None, "llm_calls"),
+    "tokens_out": ("Tokens out", "tokens", None, "llm_calls"),
+    "cost_recorded_usd": ("Cost recorded", "USD", False, "llm_calls"),
+    "cost_estimated_usd": ("Cost estimated", "USD", False, "llm_calls"),
+    "latency_p95_ms": ("p95 latency", "ms", False, "llm_calls"),
+    "tool_failure_rate": ("Tool failure rate", "%", False, "tool_calls"),
+    "tasks_completed": ("Tasks completed", "tasks", True, "tasks"),
+    **{f"open_alerts_{s}": (f"Open {s} alerts", "alerts", False, "alerts") for s in SEVERITIES},
 }
 
 
@@ -38,7 +38,8 @@ def _figures(backend: Backend, filters: Filters) -> dict[str, float | None]:
         "tokens_in": usage["tokens_in"],
         "tokens_out": usage["tokens_out"],
         "cost_recorded_usd": usage["cost_recorded_usd"],
-        "cost_estimated_usd": usage["cost_estimated_usd"],
+        # Nothing needed estimating is $0 of estimates, not an unknown amount.
+        "cost_estimated_usd": usage["cost_estimated_usd"] if usage["calls_cost_estimated"] else 0.0,
         "latency_p95_ms": latency["p95"],
         "tool_failure_rate": (100.0 * tools["failures"] / outcome) if outcome else pd.NA,
         "tasks_completed": int(done["completed"].sum()),
@@ -48,16 +49,18 @@ def _figures(backend: Backend, filters: Filters) -> dict[str, float | None]:
 
 def overview_kpis(backend: Backend, filters: Filters) -> pd.DataFrame:
     """One row per KPI: label, current value, previous-period value (NA when the period is
-    unbounded), unit, and whether a rise is good news.
+    unbounded), unit, whether a rise is good news, and the model table the KPI needs (a page
+    shows a KPI only when the source has that table).
     """
     current = _figures(backend, filters)
     before = filters.previous_period()
     previous = _figures(backend, before) if before is not None else dict.fromkeys(current, pd.NA)
     rows = [
-        (key, label, current[key], previous[key], unit, rise_is_good)
-        for key, (label, unit, rise_is_good) in KPIS.items()
+        (key, label, current[key], previous[key], unit, rise_is_good, table)
+        for key, (label, unit, rise_is_good, table) in KPIS.items()
     ]
-    frame = pd.DataFrame(rows, columns=["kpi", "label", "current", "previous", "unit", "rise_is_good"])
+    columns = ["kpi", "label", "current", "previous", "unit", "rise_is_good", "table"]
+    frame = pd.DataFrame(rows, columns=columns)
     frame["current"] = pd.to_numeric(frame["current"], errors="coerce").astype("Float64")
     frame["previous"] = pd.to_numeric(frame["previous"], errors="coerce").astype("Float64")
     return frame
