@@ -27,7 +27,7 @@ def test_sqlite_source_refuses_writes_through_our_connection(sqlite_file):
     before = hashlib.sha256(sqlite_file.read_bytes()).hexdigest()
     db = Database.sqlite_file(sqlite_file)
     with (
-        pytest.raises(sa.exc.OperationalError, match="readonly|read-only|query_only"),
+        pytest.raises(sa.exc.OperationalError, match=r"readonly|read-only|query_only"),
         db.engine.begin() as con,
     ):
         con.execute(sa.text("insert into t values (2)"))
