@@ -16,6 +16,7 @@ from data_layer.queries import filter_options
 from ui import filters, page, source
 from ui.charts import palette_for
 from ui.page import CONTEXT_KEY, PageContext
+from ui.source import SYSTEM_TITLES
 
 st.set_page_config(page_title="Agentwatch", page_icon=":material/monitoring:", layout="wide")
 
@@ -29,14 +30,6 @@ PAGES = [
     st.Page("pages/sessions.py", title="Sessions", icon=":material/forum:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
-SYSTEM_TITLES = {
-    "cylestio": "Cylestio Monitor",
-    "cylestio-monitor": "cylestio-monitor SDK",
-    "monitoring-dashboard": "Agent Monitoring Dashboard",
-    "sentinel": "Sentinel AI",
-    "agent-platform": "Multi-agent platform",
-    "export": "Export file",
-}
 
 navigation = st.navigation(PAGES)
 

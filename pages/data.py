@@ -6,6 +6,7 @@ import streamlit as st
 from data_layer import queries
 from data_layer.model import TABLES
 from ui import page
+from ui.source import SYSTEM_TITLES
 
 ctx = page.context()
 store, info = ctx.store, ctx.store.info
@@ -13,11 +14,14 @@ st.title("Data")
 st.caption("What Agentwatch read from the source, into which tables, and what it found along the way.")
 
 start, end = store.memo("time_span", store.time_span)
-a, b, c, d = st.columns(4)
-a.metric("Source", info.label, border=True)
-b.metric("System", info.system, border=True)
-c.metric("Time span", f"{start:%Y-%m-%d} → {end:%Y-%m-%d}" if start and end else "—", border=True)
-d.metric("Load time", f"{info.load_seconds:.2f} s" if info.load_seconds else "—", border=True)
+span = f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC" if start and end else "no timestamps"
+with st.container(border=True):
+    st.markdown(
+        f"**Source** {page.md(info.label)}  \n"
+        f"**Recognised as** {page.md(', '.join(SYSTEM_TITLES.get(s, s) for s in info.system.split('+')))}  \n"
+        f"**Time span** {span}  \n"
+        f"**Loaded in** {info.load_seconds or 0:.2f} s"
+    )
 
 left, right = st.columns(2)
 with left:

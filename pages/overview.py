@@ -36,7 +36,7 @@ with left:
                 usage, "calls", color="model", palettes=palettes,
                 title=f"LLM calls per {bucket}, by model", y_title="calls",
             )  # fmt: skip
-            st.plotly_chart(fig, key="overview_calls")
+            page.chart(fig, "overview_calls", filter_on="models")
     else:
         page.nothing_to_show(
             "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
@@ -49,7 +49,7 @@ with right:
                 cost, "cost_usd", color="cost_source",
                 title=f"Cost per {bucket} (USD), recorded vs estimated", y_title="USD",
             )  # fmt: skip
-            st.plotly_chart(fig, key="overview_cost")
+            page.chart(fig, "overview_cost")
 
 left, right = st.columns(2)
 with left:
@@ -60,14 +60,14 @@ with left:
                 done, "completed", color="agent", palettes=palettes,
                 title="Tasks completed per day, by agent", y_title="tasks",
             )  # fmt: skip
-            st.plotly_chart(fig, key="overview_tasks")
+            page.chart(fig, "overview_tasks", filter_on="agents")
     elif ctx.has("llm_calls"):
         latency = queries.llm_latency(store, f, bucket=bucket)
         if not latency.empty:
             fig = charts.lines_over_time(
                 latency, ["p50", "p95"], title=f"LLM latency per {bucket} (ms), p50 and p95", y_title="ms"
             )
-            st.plotly_chart(fig, key="overview_latency")
+            page.chart(fig, "overview_latency")
 with right:
     if ctx.has("alerts"):
         alerts = queries.alert_counts(store, f, bucket="day", by="severity")
@@ -79,7 +79,7 @@ with right:
                 title="Alerts raised per day, by severity",
                 y_title="alerts",
             )
-            st.plotly_chart(fig, key="overview_alerts")
+            page.chart(fig, "overview_alerts", filter_on="severities")
 
 if ctx.has("llm_calls"):
     page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

@@ -141,3 +141,19 @@ def test_every_page_of_the_demo_renders_without_an_exception(server, page):
         wait_for_page(page, name)
         _no_exception(page)
         screenshot(page, f"demo-{name.lower()}")
+
+
+def test_clicking_a_bar_filters_by_it_and_the_sidebar_shows_it(server, page):
+    page.goto(f"{server}/cost?range=All")
+    wait_for_page(page, "Cost")
+    by_agent = page.get_by_test_id("stPlotlyChart").nth(1)
+    bar = by_agent.locator("g.trace.bars path").first
+    bar.wait_for()
+    bar.click(force=True)
+    page.wait_for_url("**agents=*", timeout=60_000)
+    wait_for_page(page, "Cost")
+    agent = page.url.split("agents=")[1].split("&")[0]
+    chips = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Agents")
+    assert agent in chips.inner_text()
+    _no_exception(page)
+    screenshot(page, "demo-cost-after-click")

@@ -26,6 +26,14 @@ from data_layer.errors import AgentwatchError, SourceTooLarge
 from data_layer.sources import Location, open_source, open_sources
 from data_layer.sources.files import MAX_FILE_BYTES, copy_upload
 
+SYSTEM_TITLES = {
+    "cylestio": "Cylestio Monitor",
+    "cylestio-monitor": "cylestio-monitor SDK",
+    "monitoring-dashboard": "Agent Monitoring Dashboard",
+    "sentinel": "Sentinel AI",
+    "agent-platform": "Multi-agent platform",
+    "export": "Export file",
+}
 CHOICE_KEY = "source_choice"
 UPLOAD_KEY = "upload"
 
