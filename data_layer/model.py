@@ -62,6 +62,7 @@ _TRACE = (
     Column("trace_id", "text", "OpenTelemetry trace id (hex), where the source has traces"),
     Column("span_id", "text", "span id (hex) of this row's span"),
     Column("parent_span_id", "text", "span id of the parent span, if any"),
+    Column("attributes", "text", "what else the source recorded on the row, as a JSON object"),
 )
 
 TABLES: dict[str, tuple[Column, ...]] = {

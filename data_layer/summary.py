@@ -43,6 +43,7 @@ def _llm(store: Store) -> dict[str, Any]:
     latency = queries.llm_latency(store, ALL).iloc[0]
     return {
         "calls": _int(usage["calls"]),
+        "failures": _int(usage["errors"]) if usage["calls_with_status"] else None,
         "tokens_in": _int(usage["tokens_in"]),
         "tokens_out": _int(usage["tokens_out"]),
         "cost_usd": _usd(usage["cost_recorded_usd"]),

@@ -44,6 +44,7 @@ def expected_summary(kind: str) -> dict:
         "time_range": {key: _utc_iso(value) for key, value in EXPECTED["time_range"].items()},
         "llm": {
             "calls": len(CALLS),
+            "failures": sum(c["status"] == "error" for c in CALLS),
             "tokens_in": None,
             "tokens_out": None,
             "cost_usd": None,

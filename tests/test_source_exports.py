@@ -150,6 +150,8 @@ def expected_summary(rows: list[Row]) -> dict:
         },
         "llm": {
             "calls": len(llm),
+            # An error column (any row) says which calls failed; without one the file cannot say.
+            "failures": sum(1 for r in llm if r.error) if any(r.error for r in rows) else None,
             "tokens_in": _total([r.tokens_in for r in llm]),
             "tokens_out": _total([r.tokens_out for r in llm]),
             "cost_usd": float(_total(recorded)) if recorded else None,
@@ -505,7 +507,9 @@ def test_missing_costs_stay_missing_and_are_estimated_where_possible(tmp_path):
     assert calls["cost_usd"].isna().tolist() == [False, False, True, True, False]
     assert calls["cost_usd"][1] == pytest.approx(_estimate(rows[1]), rel=1e-9)
     assert calls["cost_usd"][4] == 0.0  # a recorded zero is zero, not missing
-    assert_same_summary(summarize(store), expected_summary(rows))
+    expected = expected_summary(rows)
+    expected["llm"]["failures"] = 0  # the CSV writes an (empty) error column: every call is known to be ok
+    assert_same_summary(summarize(store), expected)
 
 
 def test_times_with_utc_offsets_land_at_the_right_instant(rows, tmp_path):

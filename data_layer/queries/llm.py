@@ -77,6 +77,7 @@ def llm_usage(
         count(source == "estimated").label("calls_cost_estimated"),
         count(source == "unknown").label("calls_cost_unknown"),
         count(rows.c.status == "error").label("errors"),
+        count(rows.c.status.is_not(None)).label("calls_with_status"),
         (
             sum_of(rows.c.latency_ms_sum, integer=False)
             / sa.func.nullif(sum_of(rows.c.calls_with_latency, integer=True), 0)

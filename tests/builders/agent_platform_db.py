@@ -459,6 +459,7 @@ def _llm_summary(calls: list[tuple[Message, Call]]) -> dict:
     latencies = [c.latency_ms for _m, c in calls if c.latency_ms is not None]
     return {
         "calls": len(calls),
+        "failures": 0,  # no message's metadata records an error
         "tokens_in": sum(c.tokens_in for _m, c in calls if c.tokens_in is not None),
         "tokens_out": sum(c.tokens_out for _m, c in calls if c.tokens_out is not None),
         "cost_usd": sum(recorded),

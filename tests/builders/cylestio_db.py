@@ -176,6 +176,9 @@ class CylestioData:
             "time_range": {"start": _iso(min(times)), "end": _iso(max(times))},
             "llm": {
                 "calls": len(calls),
+                "failures": sum(
+                    1 for c in calls if self.events[c[0] - 1][4].lower() in ("error", "critical")
+                ),
                 "tokens_in": sum(c[2] for c in calls if c[2] is not None),
                 "tokens_out": sum(c[3] for c in calls if c[3] is not None),
                 "cost_usd": sum(recorded),
