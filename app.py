@@ -50,7 +50,7 @@ def _load():
             with st.spinner(f"Loading {candidate.label}…"):
                 entry = source.load(candidate, progress)
         except AgentwatchError as err:
-            st.error(str(err), icon=":material/error:")
+            st.error(page.md(err), icon=":material/error:")
             continue
         finally:
             note.empty()
@@ -72,7 +72,7 @@ def _sidebar_source(choice, entry) -> None:
         st.caption(f"{systems} · {counts['llm_calls']:,} LLM calls · {counts['events']:,} events · {span}")
         if entry.stale_reason:
             st.warning(
-                f"Showing the last data loaded; refreshing failed: {entry.stale_reason}",
+                f"Showing the last data loaded; refreshing failed: {page.md(entry.stale_reason)}",
                 icon=":material/sync_problem:",
             )
         with st.expander("Change source", icon=":material/swap_horiz:"):
@@ -96,7 +96,7 @@ def _sidebar_source(choice, entry) -> None:
                 source.reload(choice)
                 st.rerun()
         if st.session_state.get("source_error"):
-            st.error(st.session_state.pop("source_error"), icon=":material/error:")
+            st.error(page.md(st.session_state.pop("source_error")), icon=":material/error:")
 
 
 choice, entry = _load()

@@ -30,26 +30,31 @@ class Entry:
 
 class StoreCache:
     def __init__(self, capacity: int = 4, ttl_s: float | None = 300.0) -> None:
+        """``ttl_s``: how old a database's store may get before a rerun reads the source again."""
         self.capacity = capacity
         self.ttl_s = ttl_s
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def get(self, key: str, load: Callable[[], Store], *, refreshable: bool = False) -> Entry:
-        """The entry for ``key``, loading it with ``load()`` on first use (or when due for refresh).
+    def get(
+        self, key: str, load: Callable[[], Store], *, refreshable: bool = False, force: bool = False
+    ) -> Entry:
+        """The entry for ``key``, loading it with ``load()`` on first use, when due for a refresh,
+        or when ``force`` asks for one (the Reload button).
 
-        Raises what ``load`` raises when there is no earlier store to fall back on.
+        Raises what ``load`` raises when there is no earlier store to fall back on; a failed
+        refresh keeps the earlier store and marks it stale instead.
         """
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             entry = self._peek(key)
-            due = (
-                entry is not None
-                and refreshable
-                and self.ttl_s is not None
-                and time.monotonic() - entry.loaded_at > self.ttl_s
+            due = entry is not None and (
+                force
+                or (
+                    refreshable and self.ttl_s is not None and time.monotonic() - entry.loaded_at > self.ttl_s
+                )
             )
             if entry is not None and not due:
                 return entry
@@ -64,11 +69,6 @@ class StoreCache:
             fresh = Entry(store=store, loaded_at=time.monotonic())
             self._put(key, fresh)
             return fresh
-
-    def drop(self, key: str) -> None:
-        """Forget a store, so the next ``get`` reloads it (the sidebar's Reload button)."""
-        with self._guard:
-            self._entries.pop(key, None)
 
     def _peek(self, key: str) -> Entry | None:
         with self._guard:

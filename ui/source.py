@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -52,10 +53,16 @@ class Choice:
         return "://" in self.target
 
 
+REFRESH_VAR = "AGENTWATCH_REFRESH_S"
+
+
 @st.cache_resource
 def _cache() -> StoreCache:
-    """One cache for the whole server, so sessions on the same source share its store."""
-    return StoreCache(capacity=6, ttl_s=300.0)
+    """One cache for the whole server, so sessions on the same source share its store.
+
+    Databases are read again after AGENTWATCH_REFRESH_S seconds (default 300) of use.
+    """
+    return StoreCache(capacity=6, ttl_s=float(os.environ.get(REFRESH_VAR, "300")))
 
 
 def _from_location(origin: str, text: str) -> Choice:
@@ -140,11 +147,13 @@ def load(choice: Choice, progress) -> Entry:
             return open_sources(demo.demo_sources(), label="Demo dataset", progress=progress)
         return open_source(choice.target, progress=progress, label=choice.label)
 
-    return _cache().get(choice.key, build, refreshable=choice.is_database_url)
+    force = st.session_state.pop("reload_requested", None) == choice.key
+    return _cache().get(choice.key, build, refreshable=choice.is_database_url, force=force)
 
 
 def reload(choice: Choice) -> None:
-    _cache().drop(choice.key)
+    """Read the source again on the next run; if that fails, the data shown so far stays."""
+    st.session_state["reload_requested"] = choice.key
 
 
 __all__ = ["AgentwatchError", "Choice", "accept_upload", "choose", "current_choice", "load", "reload"]
