@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -177,6 +178,10 @@ def duckdb_type(table: str, column: str) -> str:
     return _DUCKDB_TYPES[next(c.kind for c in TABLES[table] if c.name == column)]
 
 
+def duckdb_type_of(kind: str) -> str:
+    return _DUCKDB_TYPES[kind]
+
+
 def empty(table: str) -> pd.DataFrame:
     """A frame with the table's columns and dtypes and no rows."""
     return pd.DataFrame({c.name: pd.Series(dtype=_PANDAS_DTYPES[c.kind]) for c in TABLES[table]})
@@ -211,7 +216,8 @@ def _cast(values: pd.Series, kind: str) -> pd.Series:
     if kind == "int":
         return pd.to_numeric(values, errors="coerce").astype("Float64").round().astype("Int64")
     if kind == "float":
-        return pd.to_numeric(values, errors="coerce").astype("float64")
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        return numbers.where(np.isfinite(numbers))  # NaN and ±inf are not measurements: missing
     if kind == "bool":
         return _to_bool(values)
     if kind == "text_list":
@@ -231,17 +237,18 @@ def to_utc(values: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[us, UTC]")
 
 
-_JSON_LISTS = """
-select case
-    when j is null then null
-    when not json_valid(j) then [j]
-    when json_type(j::json) = 'ARRAY' then from_json(j::json, '["VARCHAR"]')
-    when json_type(j::json) = 'VARCHAR' then [json_extract_string(j::json, '$')]
-    when json_type(j::json) = 'OBJECT' then json_keys(j::json)
-    else [j]
-end as terms
-from incoming
-"""
+def json_list_sql(j: str) -> str:
+    """SQL for a list of strings from JSON text in column ``j``: an array, one string, an
+    object's keys; text that is not JSON becomes a one-item list. NULL stays NULL.
+    """
+    return f"""case
+    when {j} is null then null
+    when not json_valid({j}) then [{j}]
+    when json_type({j}::json) = 'ARRAY' then from_json({j}::json, '["VARCHAR"]')
+    when json_type({j}::json) = 'VARCHAR' then [json_extract_string({j}::json, '$')]
+    when json_type({j}::json) = 'OBJECT' then json_keys({j}::json)
+    else [{j}]
+end"""
 
 
 def _text_lists(values: pd.Series) -> pd.Series:
@@ -253,7 +260,7 @@ def _text_lists(values: pd.Series) -> pd.Series:
         return values.astype(dtype)
     with duckdb.connect() as con:
         con.register("incoming", pd.DataFrame({"j": values.astype("string").reset_index(drop=True)}))
-        table = con.sql(_JSON_LISTS).to_arrow_table()
+        table = con.sql(f"select {json_list_sql('j')} as terms from incoming").to_arrow_table()  # noqa: S608 - our own column name
     out = pd.Series(table.column("terms").to_pandas(types_mapper=lambda _t: dtype), dtype=dtype)
     out.index = values.index
     return out
@@ -279,6 +286,10 @@ def _to_bool(values: pd.Series) -> pd.Series:
 class Telemetry:
     """What an adapter hands over: one frame per model table, plus what it learned on the way.
 
+    Frames are kept as the adapter made them, with model column names but possibly source types
+    (text times, integer flags): at millions of rows the store casts them in DuckDB, once, far
+    faster than pandas. ``telemetry[table]`` gives a conformed copy for whoever needs one.
+
     ``source_tables`` are the row counts of the source's own tables as read (for the Data page);
     ``notes`` are plain sentences about choices the adapter made that a user should know about.
     """
@@ -297,7 +308,12 @@ class Telemetry:
         self.provided = frozenset(name for name, frame in self.tables.items() if frame is not None)
         for name in TABLES:
             frame = self.tables.get(name)
-            self.tables[name] = empty(name) if frame is None else conform(name, frame)
+            if frame is None:
+                self.tables[name] = empty(name)
+            elif extra := set(frame.columns) - set(columns(name)):
+                # Dropped here so a source column (an API key, say) can never leak into the model.
+                self.tables[name] = frame.drop(columns=sorted(extra))
 
     def __getitem__(self, table: str) -> pd.DataFrame:
-        return self.tables[table]
+        """The table conformed to the model's columns and dtypes."""
+        return conform(table, self.tables[table])

@@ -12,6 +12,8 @@ ctx = page.context()
 store, info = ctx.store, ctx.store.info
 st.title("Data")
 st.caption("What Agentwatch read from the source, into which tables, and what it found along the way.")
+if not any(ctx.has(t) for t in TABLES):
+    page.nothing_to_show("telemetry", "It holds the tables of a known system, but no rows in them yet.")
 
 start, end = store.memo("time_span", store.time_span)
 span = f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC" if start and end else "no timestamps"

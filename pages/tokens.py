@@ -1,5 +1,6 @@
 """Tokens: how much text goes in and out, by model, per call and per session."""
 
+import pandas as pd
 import streamlit as st
 
 from data_layer import queries
@@ -24,7 +25,11 @@ if totals["calls"] == 0:
 a, b, c, d = st.columns(4)
 a.metric("Tokens in", page.fmt_number(totals["tokens_in"]), border=True)
 b.metric("Tokens out", page.fmt_number(totals["tokens_out"]), border=True)
-ratio = totals["tokens_out"] / totals["tokens_in"] if totals["tokens_in"] else None
+ratio = (
+    totals["tokens_out"] / totals["tokens_in"]
+    if pd.notna(totals["tokens_in"]) and totals["tokens_in"]
+    else None
+)
 c.metric("Output per input token", "—" if ratio is None or ratio != ratio else f"{ratio:.2f}", border=True)
 d.metric(
     "Calls without token counts",

@@ -35,8 +35,9 @@ class PageContext:
         return mask_frame(frame, columns) if self.mask else frame
 
     def has(self, table: str) -> bool:
-        """Whether the source has data of this kind at all (not: whether the filter leaves any)."""
-        return table in self.store.info.provided
+        """Whether the source has rows of this kind at all (not: whether the filter leaves any)."""
+        counts = self.store.memo("row_counts", self.store.row_counts)
+        return table in self.store.info.provided and counts.get(table, 0) > 0
 
     def bucket(self) -> str:
         """The time bucket that keeps a chart of the filtered period readable (≤ ~400 bars)."""
@@ -56,6 +57,11 @@ class PageContext:
 
 def context() -> PageContext:
     """This run's context; also renders the uploader, which must live in the page (see app.py)."""
+    _run_through_entrypoint()
+    ctx = st.session_state.get(CONTEXT_KEY)
+    if ctx is None:
+        st.info("Open Agentwatch through app.py (scripts/run.sh).")
+        st.stop()
     uploader_slot = st.session_state.get("uploader_slot")
     if uploader_slot is not None:
         uploader_slot.file_uploader(
@@ -65,18 +71,16 @@ def context() -> PageContext:
             on_change=source.accept_upload,
             help="JSON, JSON-lines, CSV, Parquet or a SQLite database, optionally gzip-compressed.",
         )
-    ctx = st.session_state.get(CONTEXT_KEY)
-    if ctx is None:
-        _run_through_entrypoint()
     return ctx
 
 
 def _run_through_entrypoint() -> None:
     """Rerun through app.py when Streamlit ran this page file on its own.
 
-    With a ``pages/`` folder beside the entrypoint, a server's first run takes Streamlit's old
-    folder-based navigation, which executes the page in the URL directly, skipping app.py (and
-    with it the source and the filters). That mode ends the first time app.py calls
+    With a ``pages/`` folder beside the entrypoint, a server's first run (and every AppTest run)
+    takes Streamlit's old folder-based navigation, which executes the page in the URL directly,
+    skipping app.py and with it the source and the filters; a context left in session state by
+    an earlier run would then be used with stale filters. That mode ends when app.py calls
     ``st.navigation``; ending it here and rerunning sends this run through app.py too, so a
     shared link to /cost works on a freshly started server.
     """
@@ -87,8 +91,6 @@ def _run_through_entrypoint() -> None:
     if PagesManager is not None and PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    st.info("Open Agentwatch through app.py (scripts/run.sh).")
-    st.stop()
 
 
 def nothing_to_show(what: str, needs: str) -> None:

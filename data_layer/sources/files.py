@@ -13,12 +13,19 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from data_layer.errors import BadExport, SourceTooLarge
 
 MAX_FILE_BYTES = int(os.environ.get("AGENTWATCH_MAX_FILE_MB", "1024")) * 1024 * 1024
 """Largest file, or decompressed content of a .gz, Agentwatch reads (AGENTWATCH_MAX_FILE_MB, 1 GiB)."""
 
 KINDS = ("sqlite", "parquet", "json", "jsonl", "csv")
+
+MAX_JSON_DEPTH = 100
+"""Deepest nesting of arrays and objects read from a JSON file. DuckDB stops at 128 levels and
+Python's json module at about 1,000 (with a RecursionError, which is no message for a user);
+telemetry records nest a handful of levels."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _PARQUET_MAGIC = b"PAR1"
@@ -51,7 +58,10 @@ def sniff(path: Path) -> str:
     if head.startswith(_ZIP_MAGIC):
         raise BadExport(f"{path.name} is a zip archive. Unzip it and upload the export file inside.")
     text = _decode_sample(path.name, head)
-    return _text_kind(path, text)
+    kind = _text_kind(path, text)
+    if kind in ("json", "jsonl"):
+        _check_depth(path)
+    return kind
 
 
 def gunzip_to_temp(path: Path, directory: Path | None = None) -> Path:
@@ -131,10 +141,51 @@ def _text_kind(path: Path, text: str) -> str:
     )
 
 
+_DEPTH_CHUNK = 1 << 20
+_OPEN = np.zeros(256, dtype=np.int8)
+_OPEN[[ord("["), ord("{")]] = 1
+_OPEN[[ord("]"), ord("}")]] = -1
+
+
+def _check_depth(path: Path) -> None:
+    """Raise BadExport if arrays and objects nest deeper than MAX_JSON_DEPTH anywhere in the file.
+
+    One pass over the file in 1 MB chunks (memory stays flat however big the file is), in numpy:
+    brackets count only outside strings, and a quote counts only if not escaped by an odd run of
+    backslashes. The state carried between chunks is the depth, whether a string is open, and the
+    number of backslashes the chunk ended with.
+    """
+    depth, in_string, trailing_backslashes = 0, False, 0
+    with path.open("rb") as f:
+        while chunk := f.read(_DEPTH_CHUNK):
+            a = np.frombuffer(chunk, dtype=np.uint8)
+            index = np.arange(len(a))
+            backslash = a == ord("\\")
+            # Index of the last non-backslash at or before each position (before the chunk: the
+            # carried run of backslashes, as if at negative indices).
+            last_other = np.maximum.accumulate(np.where(backslash, -1 - trailing_backslashes, index))
+            run_before = np.empty(len(a), dtype=np.int64)
+            run_before[0] = trailing_backslashes
+            run_before[1:] = index[:-1] - last_other[:-1]
+            quote = (a == ord('"')) & (run_before % 2 == 0)
+            # Inside a string after an odd number of quotes (counting the carried state).
+            inside = (np.cumsum(quote) + in_string) % 2 == 1
+            steps = np.where(inside, 0, _OPEN[a])
+            levels = depth + np.cumsum(steps, dtype=np.int64)
+            if len(levels) and levels.max() > MAX_JSON_DEPTH:
+                raise BadExport(
+                    f"{path.name} nests arrays or objects more than {MAX_JSON_DEPTH} levels deep."
+                    " Export flat records (one object per event or call) and upload that."
+                )
+            depth = int(levels[-1])
+            in_string = bool(inside[-1])
+            trailing_backslashes = int(len(a) - 1 - last_other[-1])
+
+
 def _is_json(line: str) -> bool:
     try:
         json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep for Python's parser: _check_depth says so
         return False
     return True
 
