@@ -16,6 +16,7 @@ Conventions, so a reader never has to guess:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -187,12 +188,13 @@ def empty(table: str) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=_PANDAS_DTYPES[c.kind]) for c in TABLES[table]})
 
 
-def conform(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+def conform(table: str, frame: Frame) -> pd.DataFrame:
     """Return ``frame`` with exactly the table's columns, in order, cast to the model dtypes.
 
     Columns an adapter did not provide are added as all-missing; extra ones are dropped, so an
     adapter cannot leak a source column (an API key, say) into the model by accident.
     """
+    frame = to_pandas(frame)
     out = {}
     n = len(frame)
     for col in TABLES[table]:
@@ -282,6 +284,31 @@ def _to_bool(values: pd.Series) -> pd.Series:
     return out
 
 
+Frame = pd.DataFrame | pa.Table
+"""What adapters hand over: pandas, or Arrow when the rows come from DuckDB or ADBC (no copy)."""
+Loader = Callable[[], Frame]
+"""A frame read only when the store gets to its table, so one big table at a time is in memory."""
+
+
+def materialize(frame: Frame | Loader) -> Frame:
+    return frame() if callable(frame) else frame
+
+
+def _names(frame: Frame) -> list[str]:
+    return list(frame.column_names if isinstance(frame, pa.Table) else frame.columns)
+
+
+def _drop(frame: Frame, names: list[str]) -> Frame:
+    return frame.drop_columns(names) if isinstance(frame, pa.Table) else frame.drop(columns=names)
+
+
+def to_pandas(frame: Frame) -> pd.DataFrame:
+    """A frame as pandas, text as pandas strings (Arrow-backed, no Python objects)."""
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    return frame.to_pandas(types_mapper=lambda t: pd.StringDtype() if pa.types.is_string(t) else None)
+
+
 @dataclass
 class Telemetry:
     """What an adapter hands over: one frame per model table, plus what it learned on the way.
@@ -295,7 +322,7 @@ class Telemetry:
     """
 
     system: str
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, Frame | Loader] = field(default_factory=dict)
     source_tables: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     source_events: int | None = None  # rows of the source's event table, if it has one
@@ -310,10 +337,12 @@ class Telemetry:
             frame = self.tables.get(name)
             if frame is None:
                 self.tables[name] = empty(name)
-            elif extra := set(frame.columns) - set(columns(name)):
+            elif callable(frame):
+                continue  # checked when the store reads it
+            elif extra := set(_names(frame)) - set(columns(name)):
                 # Dropped here so a source column (an API key, say) can never leak into the model.
-                self.tables[name] = frame.drop(columns=sorted(extra))
+                self.tables[name] = _drop(frame, sorted(extra))
 
     def __getitem__(self, table: str) -> pd.DataFrame:
-        """The table conformed to the model's columns and dtypes."""
-        return conform(table, self.tables[table])
+        """The table conformed to the model's columns and dtypes (reads a lazy table)."""
+        return conform(table, materialize(self.tables[table]))

@@ -32,6 +32,8 @@ from data_layer.sources import (
     exports,
     files,
     monitoring_dashboard,
+    otlp,
+    phoenix,
     sentinel,
 )
 from data_layer.sources.database import Database, Progress, masked
@@ -46,7 +48,7 @@ DATABASE_ADAPTERS: list[ModuleType] = [
     agent_platform,
     exports,
 ]
-FILE_ADAPTERS: list[ModuleType] = [cylestio_monitor, monitoring_dashboard, exports]
+FILE_ADAPTERS: list[ModuleType] = [cylestio_monitor, monitoring_dashboard, otlp, phoenix, exports]
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,9 @@ def open_sources(sources: list[str | Path], label: str, progress: Progress | Non
     started = time.perf_counter()
     loaded = [load_telemetry(s, progress) for s in sources]
     frames = {
-        name: pd.concat([t.tables[name] for t, _ in loaded], ignore_index=True)
+        name: pd.concat(
+            [model.conform(name, model.materialize(t.tables[name])) for t, _ in loaded], ignore_index=True
+        )
         for name in model.TABLES
         if any(name in t.provided for t, _ in loaded)
     }

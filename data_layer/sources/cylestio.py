@@ -50,11 +50,12 @@ def recognises(db: Database) -> bool:
 
 
 def load(db: Database, progress: Progress) -> Telemetry:
-    selects = model_selects(db)
-    tables = {}
-    for name, stmt in selects.items():
-        progress(f"Reading {name.replace('_', ' ')}", None)
-        tables[name] = db.read(stmt, progress, name.replace("_", " "))
+    """Each model table is read when the store reaches it, so only one is in memory at a time."""
+
+    def reader(stmt: sa.Select, what: str):
+        return lambda: db.read_arrow(stmt, progress, what)
+
+    tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in model_selects(db).items()}
     counts = {t: db.count(t) for t in _TABLES if t in db.catalog()}
     return Telemetry(
         system=SYSTEM,

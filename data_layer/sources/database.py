@@ -15,7 +15,6 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -25,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 
 from data_layer.errors import SourceUnavailable
+from data_layer.model import Frame, to_pandas
 
 Progress = Callable[[str, float | None], None]
 """Called with a sentence about what is being read and the fraction done (None if unknown)."""
@@ -109,7 +109,13 @@ class Database:
         return int(self.read(sa.select(sa.func.count()).select_from(sa.table(table))).iloc[0, 0])
 
     def read(self, stmt: sa.Executable, progress: Progress = _no_progress, what: str = "") -> pd.DataFrame:
-        """Run one SELECT on the source and return every row as a frame."""
+        """Run one SELECT on the source and return every row as a pandas frame."""
+        return to_pandas(self.read_arrow(stmt, progress, what))
+
+    def read_arrow(self, stmt: sa.Executable, progress: Progress = _no_progress, what: str = "") -> Frame:
+        """Run one SELECT and return its rows as Arrow where the driver gives Arrow (no copy into
+        Python objects: the fast path at millions of rows), else as pandas.
+        """
         try:
             if self.dialect == "sqlite":
                 return self._read_sqlite(stmt, progress, what)
@@ -121,7 +127,7 @@ class Database:
                 raise self._unavailable(err) from err
             raise
 
-    def _read_sqlite(self, stmt: sa.Executable, progress: Progress, what: str) -> pd.DataFrame:
+    def _read_sqlite(self, stmt: sa.Executable, progress: Progress, what: str) -> Frame:
         compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
         params = [compiled.params[name] for name in compiled.positiontup or ()]
         progress(f"Reading {what or 'rows'}", None)
@@ -141,7 +147,7 @@ class Database:
             return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
-    def _read_postgres(self, stmt: sa.Executable, progress: Progress, what: str) -> pd.DataFrame:
+    def _read_postgres(self, stmt: sa.Executable, progress: Progress, what: str) -> pa.Table:
         import adbc_driver_postgresql.dbapi as adbc
 
         compiled = stmt.compile(
@@ -153,7 +159,7 @@ class Database:
         with adbc.connect(_libpq_uri(self.url)) as con, con.cursor() as cur:
             cur.execute(compiled.string, params or None)
             table = cur.fetch_arrow_table()
-        return _plain_arrow(table).to_pandas(types_mapper=_pandas_type)
+        return _plain_arrow(table)
 
     def _unavailable(self, err: BaseException) -> SourceUnavailable:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -194,7 +200,7 @@ def _sqlite_connect(path: str | None) -> sqlite3.Connection:
 _ARROW_BATCH_ROWS = 1 << 20
 
 
-def _read_sqlite_arrow(path: str, sql: str, params: list) -> pd.DataFrame | None:
+def _read_sqlite_arrow(path: str, sql: str, params: list) -> pa.Table | None:
     """The rows through ADBC as Arrow (6x faster than sqlite3 at a million rows), or None.
 
     ADBC types each column from the rows of its first batch; a column whose first million
@@ -220,7 +226,7 @@ def _read_sqlite_arrow(path: str, sql: str, params: list) -> pd.DataFrame | None
         [pa.nulls(len(col), pa.string()) if col.null_count == len(col) else col for col in table.columns],
         names=table.column_names,
     )
-    return _plain_arrow(table).to_pandas(types_mapper=_pandas_type)
+    return _plain_arrow(table)
 
 
 def _libpq_uri(url: URL) -> str:
@@ -243,9 +249,3 @@ def _plain_arrow(table: pa.Table) -> pa.Table:
             col = pa.chunked_array([chunk.storage for chunk in col.chunks], type=col.type.storage_type)
         columns.append(col)
     return pa.table(columns, names=table.column_names)
-
-
-def _pandas_type(arrow_type: pa.DataType) -> Any:
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
-        return pd.StringDtype()
-    return None
