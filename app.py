@@ -84,6 +84,15 @@ def _sidebar_source(choice, entry) -> None:
                 help="Opened read-only. A password in the URL is never shown.",
             )
             st.session_state["uploader_slot"] = st.container()
+            if choice.can_push_down:
+                st.toggle(
+                    "Query in the database",
+                    value=choice.pushdown,
+                    key="pushdown",
+                    on_change=lambda: source.choose(choice.with_pushdown(st.session_state["pushdown"])),
+                    help="Run every query inside PostgreSQL and fetch only aggregates, instead of loading"
+                    " the data here. On by default above AGENTWATCH_PUSHDOWN_ROWS rows.",
+                )
             left, right = st.columns(2)
             default = source.default_choice()
             back = "Use demo" if default.origin == "demo" else "Default source"
@@ -119,4 +128,7 @@ st.session_state[CONTEXT_KEY] = PageContext(
     palettes={"agent": palette_for(options["agents"]), "model": palette_for(options["models"])},
     mask=mask,
 )
-navigation.run()
+try:
+    navigation.run()
+except AgentwatchError as err:  # a source that fails mid-page (pushed-down queries, a lost server)
+    st.error(page.md(err), icon=":material/error:")

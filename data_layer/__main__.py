@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     summarize = commands.add_parser("summarize", help="load a source and print what it holds")
     summarize.add_argument("source", help="SQLite file, export file, or database URL (postgresql://...)")
     summarize.add_argument("--json", action="store_true", help="print one JSON object")
+    summarize.add_argument(
+        "--pushdown",
+        action="store_true",
+        help="run the queries inside the PostgreSQL source instead of loading it",
+    )
     demo = commands.add_parser("demo", help="write a demo database in each supported schema")
     demo.add_argument("outdir", type=Path)
     demo.add_argument("--days", type=int, default=35, help="weeks of history to generate, in days")
@@ -36,31 +41,37 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "summarize":
-            return _summarize(args.source, as_json=args.json)
+            return _summarize(args.source, as_json=args.json, pushdown=args.pushdown)
         return _demo(args.outdir, days=args.days, seed=args.seed, postgres=args.postgres)
     except AgentwatchError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {_one_line(str(err))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as err:  # a bug, or input we did not foresee: still one line, no traceback
         if os.environ.get("AGENTWATCH_DEBUG"):
             raise
         print(
-            f"error: could not read {getattr(args, 'source', 'the source')} ({type(err).__name__}: {err})."
+            f"error: could not read {getattr(args, 'source', 'the source')}"
+            f" ({type(err).__name__}: {_one_line(str(err))[:300]})."
             " If the file is valid, please report this; set AGENTWATCH_DEBUG=1 for details.",
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
 
 
-def _summarize(source: str, *, as_json: bool) -> int:
-    from data_layer.sources import open_source
+def _one_line(message: str) -> str:
+    """A message as one line: names from the data (a column called "a\\nb") may hold newlines."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in message)
+
+
+def _summarize(source: str, *, as_json: bool, pushdown: bool = False) -> int:
+    from data_layer.sources import open_pushdown, open_source
     from data_layer.summary import summarize
 
     def progress(message: str, _fraction: float | None) -> None:
         if not as_json and sys.stderr.isatty():
             print(f"\r{message[:70]:<70}", end="", file=sys.stderr, flush=True)
 
-    store = open_source(source, progress=progress)
+    store = open_pushdown(source) if pushdown else open_source(source, progress=progress)
     if not as_json and sys.stderr.isatty():
         print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
     summary = summarize(store)

@@ -221,7 +221,8 @@ def _as_enum(con: duckdb.DuckDBPyConnection, type_name: str, cast: str) -> str:
     if n == 0 or n > _MAX_ENUM_VALUES:
         return cast
     con.execute(
-        f'create type "{type_name}" as enum (select distinct {cast} from _incoming where {cast} is not null)'
+        f'create type "{type_name}" as enum'
+        f" (select distinct {cast} as v from _incoming where {cast} is not null order by v)"
     )
     return f'{cast}::"{type_name}"'
 
@@ -297,9 +298,11 @@ def _fill_agents(con: duckdb.DuckDBPyConnection) -> None:
 def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
     """Give integer result columns a nullable integer dtype, so a missing count stays NA."""
     for col in getattr(stmt, "selected_columns", ()):
-        if col.name in frame.columns and isinstance(col.type, sa.Integer):
-            frame[col.name] = frame[col.name].astype("Float64").round().astype("Int64")
-        elif col.name in frame.columns and isinstance(col.type, sa.Double):
+        if col.name not in frame.columns:
+            continue
+        if isinstance(col.type, sa.Integer) and frame[col.name].dtype != "Int64":
+            frame[col.name] = frame[col.name].astype("Int64")  # the database's integers: exact
+        elif isinstance(col.type, sa.Double) and frame[col.name].dtype != "float64":
             frame[col.name] = frame[col.name].astype("float64")
     return frame
 

@@ -15,17 +15,17 @@ import hashlib
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
+from sqlalchemy.engine import make_url
 
 from data_layer import demo
 from data_layer.cache import Entry, StoreCache
 from data_layer.errors import AgentwatchError, SourceTooLarge
-from data_layer.sources import Location, open_source, open_sources
-from data_layer.sources.files import MAX_FILE_BYTES, copy_upload
+from data_layer.sources import Location, files, open_pushdown, open_source, open_sources, should_push_down
 
 SYSTEM_TITLES = {
     "cylestio": "Cylestio Monitor",
@@ -47,10 +47,19 @@ class Choice:
     target: str
     label: str
     key: str
+    pushdown: bool = False  # queries run inside the PostgreSQL source instead of a loaded copy
 
     @property
     def is_database_url(self) -> bool:
         return "://" in self.target
+
+    @property
+    def can_push_down(self) -> bool:
+        return self.target.startswith("postgres")
+
+    def with_pushdown(self, on: bool) -> Choice:
+        key = self.key.removesuffix(":pushdown") + (":pushdown" if on else "")
+        return replace(self, pushdown=on, key=key)
 
 
 REFRESH_VAR = "AGENTWATCH_REFRESH_S"
@@ -67,7 +76,18 @@ def _cache() -> StoreCache:
 
 def _from_location(origin: str, text: str) -> Choice:
     location = Location.parse(text)
-    return Choice(origin=origin, target=location.target, label=location.label, key=location.identity())
+    choice = Choice(origin=origin, target=location.target, label=location.label, key=location.identity())
+    return choice.with_pushdown(_pushdown_by_default(choice))
+
+
+def _pushdown_by_default(choice: Choice) -> bool:
+    """Query big PostgreSQL sources in place (AGENTWATCH_PUSHDOWN_ROWS); load the rest."""
+    if not choice.can_push_down:
+        return False
+    try:
+        return should_push_down(choice.target)
+    except AgentwatchError:
+        return False  # the load will say what is wrong
 
 
 def _command_line() -> Choice | None:
@@ -112,8 +132,20 @@ def choose(choice: Choice | None) -> None:
 
 
 def choose_typed(text: str) -> None:
+    """on_change of the sidebar's path-or-URL box. A typed password does not stay on the page:
+    the box is emptied (the sidebar's source label shows the URL with the password masked).
+    """
     if text.strip():
         choose(_from_location("sidebar", text))
+        if _has_password(text):
+            st.session_state["typed_source"] = ""
+
+
+def _has_password(text: str) -> bool:
+    try:
+        return "://" in text and bool(make_url(text.strip()).password)
+    except Exception:  # not a URL SQLAlchemy can parse: nothing to hide, Location says what is wrong
+        return False
 
 
 def upload_dir() -> Path:
@@ -124,17 +156,32 @@ def upload_dir() -> Path:
 
 
 def accept_upload() -> None:
-    """on_change of the uploader: keep the file and make it this session's source."""
+    """on_change of the uploader: keep the file and make it this session's source.
+
+    Uploads come from strangers: they are held to ``files.MAX_UPLOAD_BYTES``, and so is what a
+    .gz upload expands to (decompressed here, once, within that limit).
+    """
     uploaded = st.session_state.get(UPLOAD_KEY)
     if uploaded is None:
         return
-    if uploaded.size > MAX_FILE_BYTES:
-        st.session_state["source_error"] = str(
-            SourceTooLarge(f"{uploaded.name} is over the {MAX_FILE_BYTES // 2**20:,} MB upload limit.")
-        )
+    limit = files.MAX_UPLOAD_BYTES
+    try:
+        if uploaded.size > limit:
+            raise SourceTooLarge(
+                f"{uploaded.name} is {uploaded.size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB"
+                " upload limit. Upload a smaller export, or point Agentwatch at the database."
+            )
+        data = uploaded.getvalue()
+        path = files.copy_upload(data, uploaded.name, upload_dir())
+        if files.is_gzip(path):
+            archive = path
+            try:
+                path = files.gunzip_to_temp(archive, upload_dir(), limit=limit)
+            finally:
+                archive.unlink(missing_ok=True)
+    except AgentwatchError as err:
+        st.session_state["source_error"] = str(err)
         return
-    data = uploaded.getvalue()
-    path = copy_upload(data, uploaded.name, upload_dir())
     digest = hashlib.sha256(data).hexdigest()[:16]
     choose(Choice(origin="upload", target=str(path), label=uploaded.name, key=f"upload:{digest}"))
 
@@ -145,6 +192,8 @@ def load(choice: Choice, progress) -> Entry:
     def build():
         if choice.origin == "demo":
             return open_sources(demo.demo_sources(), label="Demo dataset", progress=progress)
+        if choice.pushdown:
+            return open_pushdown(choice.target, label=choice.label)
         return open_source(choice.target, progress=progress, label=choice.label)
 
     force = st.session_state.pop("reload_requested", None) == choice.key

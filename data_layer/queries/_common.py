@@ -174,7 +174,9 @@ def log_histogram(
     k = sa.literal(bins_per_decade, literal_execute=True)
     index = sa.case(
         (values == 0, sa.literal(None)),
-        else_=sa.func.floor(sa.func.ln(values) / sa.func.ln(sa.literal(10.0, literal_execute=True)) * k),
+        # log10, and a nudge of 1e-9 so that 1000 lands in the bin starting at 1000 in every
+        # database, whatever its last bit of rounding.
+        else_=sa.func.floor(sa.func.log10(values) * k + sa.literal(1e-9, literal_execute=True)),
     ).label("bin")
     inner = sa.select(index, values.label("v")).select_from(source).where(*where, values >= 0).subquery()
     start = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, inner.c.bin / k))

@@ -104,7 +104,7 @@ def session_summaries(
     )
     started = sa.func.coalesce(sessions.c.started_at, per.c.first_at)
     finished = sa.func.coalesce(sessions.c.ended_at, per.c.last_at)
-    duration = sa.func.extract(sa.literal_column("'epoch'"), finished - started)
+    duration = sa.func.date_part(sa.literal_column("'epoch'"), finished - started)
     tokens = sa.func.coalesce(per.c.tokens_in, 0) + sa.func.coalesce(per.c.tokens_out, 0)
     columns = {
         "session": per.c.session,

@@ -68,7 +68,7 @@ def cycle_times(backend: Backend, filters: Filters, *, by: str | None = None) ->
     """
     tasks = MODEL["tasks"]
     begin = sa.func.coalesce(tasks.c.started_at, tasks.c.created_at)
-    hours = sa.func.extract(sa.literal_column("'epoch'"), tasks.c.completed_at - begin) / 3600.0
+    hours = sa.func.date_part(sa.literal_column("'epoch'"), tasks.c.completed_at - begin) / 3600.0
     keys = dimension(tasks, by, ("agent", "type"))
     stmt = (
         sa.select(
@@ -90,7 +90,7 @@ def cycle_time_histogram(backend: Backend, filters: Filters, *, bins_per_decade:
     """One row per logarithmic bin of cycle time in hours: bin_start, bin_end, completed tasks."""
     tasks = MODEL["tasks"]
     begin = sa.func.coalesce(tasks.c.started_at, tasks.c.created_at)
-    hours = sa.func.extract(sa.literal_column("'epoch'"), tasks.c.completed_at - begin) / 3600.0
+    hours = sa.func.date_part(sa.literal_column("'epoch'"), tasks.c.completed_at - begin) / 3600.0
     where = [tasks.c.status == "completed", begin.is_not(None)]
     where += conditions(tasks, filters, time="completed_at")
     return backend.run(log_histogram(hours, where=where, bins_per_decade=bins_per_decade, source=tasks))

@@ -14,6 +14,7 @@ for error messages) and either ``recognises(db)`` / ``load(db, progress)`` for d
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -112,11 +113,73 @@ def open_source(source: str | Path, progress: Progress | None = None, label: str
 
 
 def _load_database(db: Database, progress: Progress) -> Telemetry:
+    adapter = _recognise(db)
+    progress(f"Recognised {adapter.TITLE}", None)
+    return adapter.load(db, progress)
+
+
+def _recognise(db: Database) -> ModuleType:
     for adapter in DATABASE_ADAPTERS:
         if adapter.recognises(db):
-            progress(f"Recognised {adapter.TITLE}", None)
-            return adapter.load(db, progress)
+            return adapter
     raise _unknown(db.label, db.catalog(), DATABASE_ADAPTERS)
+
+
+PUSHDOWN_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_ROWS", "5000000"))
+"""Above this many rows (PostgreSQL's own estimate), a source is queried in place, not loaded."""
+
+
+def can_push_down(source: str | Path) -> bool:
+    """Whether queries on this source can run inside it: a PostgreSQL database whose adapter
+    maps it in SQL (Cylestio Monitor's schema; the others are loaded)."""
+    location = Location.parse(source)
+    if not location.is_url or not location.target.startswith("postgres"):
+        return False
+    return hasattr(_recognise(Database(location.target)), "model_selects")
+
+
+def should_push_down(source: str | Path) -> bool:
+    """Pushdown is worth it: the source can take it and holds more than PUSHDOWN_ROWS rows."""
+    if not can_push_down(source):
+        return False
+    db = Database(Location.parse(source).target)
+    return _estimated_rows(db) > PUSHDOWN_ROWS
+
+
+def _estimated_rows(db: Database) -> int:
+    """Rows in the source's tables by PostgreSQL's statistics: instant, where count(*) is not."""
+    import sqlalchemy as sa
+
+    stmt = sa.text(
+        "select coalesce(sum(greatest(reltuples, 0)), 0) from pg_class where relname = any(:names)"
+    )
+    with db.engine.connect() as con:
+        return int(con.execute(stmt, {"names": list(db.catalog())}).scalar())
+
+
+def open_pushdown(source: str | Path, label: str | None = None):
+    """A backend that runs every query inside the source PostgreSQL; nothing is loaded."""
+    from data_layer.pushdown import PushdownBackend  # it imports this package
+
+    location = Location.parse(source)
+    db = Database(location.target)
+    adapter = _recognise(db)
+    if not hasattr(adapter, "model_selects"):
+        raise SourceUnavailable(
+            f"Queries on {adapter.TITLE} databases cannot run inside the database yet ({location.label})."
+            " Turn off 'Query in the database' to load it instead."
+        )
+    info = SourceInfo(
+        system=adapter.SYSTEM,
+        label=label or location.label,
+        source_tables={
+            name: db.count(name) for name in sorted(db.catalog()) if name in getattr(adapter, "_TABLES", ())
+        },
+        notes=("Queries run inside PostgreSQL (pushdown): nothing was loaded, only aggregates are fetched.",),
+        source_events=db.count("events") if "events" in db.catalog() else None,
+        provided=frozenset(adapter.model_selects(db)),
+    )
+    return PushdownBackend(db, adapter, info)
 
 
 def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:

@@ -65,6 +65,7 @@ class Database:
         self.label = label or masked(self.url)
         self.engine = _engine(self.url)
         self._catalog: dict[str, set[str]] | None = None
+        self._current_schema: str | None = None
 
     @classmethod
     def sqlite_file(cls, path: Path, label: str | None = None) -> Database:
@@ -84,7 +85,7 @@ class Database:
                     name.lower(): {c["name"].lower() for c in inspector.get_columns(name)} for name in names
                 }
             except sa.exc.SQLAlchemyError as err:
-                raise self._unavailable(err) from err
+                raise self.unavailable(err) from err
         return self._catalog
 
     def _partitions(self) -> set[str]:
@@ -100,8 +101,20 @@ class Database:
         return self.catalog().get(table, set())
 
     def table(self, name: str) -> sa.TableClause:
-        """A Core table over the columns the source really has, for building SELECTs."""
-        return sa.table(name, *(sa.column(c) for c in sorted(self.columns(name))))
+        """A Core table over the columns the source really has, for building SELECTs.
+
+        On PostgreSQL it is schema-qualified: pushed-down queries name the model's tables
+        (``events``, ``llm_calls``) as CTEs, and the source's own must not be mistaken for them.
+        """
+        return sa.table(name, *(sa.column(c) for c in sorted(self.columns(name))), schema=self._schema())
+
+    def _schema(self) -> str | None:
+        if self.dialect != "postgresql":
+            return None
+        if self._current_schema is None:
+            with self.engine.connect() as con:
+                self._current_schema = con.execute(sa.text("select current_schema()")).scalar()
+        return self._current_schema
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -121,10 +134,10 @@ class Database:
                 return self._read_sqlite(stmt, progress, what)
             return self._read_postgres(stmt, progress, what)
         except (sqlite3.Error, sa.exc.SQLAlchemyError, OSError) as err:
-            raise self._unavailable(err) from err
+            raise self.unavailable(err) from err
         except Exception as err:
             if type(err).__module__.startswith("adbc_driver"):
-                raise self._unavailable(err) from err
+                raise self.unavailable(err) from err
             raise
 
     def _read_sqlite(self, stmt: sa.Executable, progress: Progress, what: str) -> Frame:
@@ -161,7 +174,7 @@ class Database:
             table = cur.fetch_arrow_table()
         return _plain_arrow(table)
 
-    def _unavailable(self, err: BaseException) -> SourceUnavailable:
+    def unavailable(self, err: BaseException) -> SourceUnavailable:
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         detail = detail.replace(str(self.url.password), "***") if self.url.password else detail
         hint = (
@@ -184,7 +197,8 @@ def _engine(url: URL) -> sa.Engine:
         url.set(drivername="postgresql+psycopg"),
         connect_args={
             "connect_timeout": _CONNECT_TIMEOUT_S,
-            "options": "-c default_transaction_read_only=on",
+            # Read-only, and UTC so a TIMESTAMPTZ cast to TIMESTAMP is naive UTC (pushdown).
+            "options": "-c default_transaction_read_only=on -c TimeZone=UTC",
         },
         poolclass=sa.NullPool,
     )

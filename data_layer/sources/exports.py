@@ -168,6 +168,11 @@ def _norm(name: str) -> str:
     return ".".join(re.sub(r"[_\-\s]", "", part.lower()) for part in name.split("."))
 
 
+def printable(name: str) -> str:
+    """A name from the source as one line of text: control characters (a newline) escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
+
+
 def _ident(name: str) -> str:
     """A SQL identifier for a column or struct field name read from the source."""
     return '"' + name.replace('"', '""') + '"'
@@ -394,7 +399,7 @@ def map_rows(con: duckdb.DuckDBPyConnection, table: str, what: str) -> Mapping:
             break
         not_times |= small
     if not any(name in fields for name in _TELLING):
-        shown = [leaf.path for leaf in found.values()][:12]
+        shown = [printable(leaf.path) for leaf in found.values()][:12]
         more = f" and {len(found) - 12} more" if len(found) > 12 else ""
         raise UnknownSchema(
             f"Cannot read {what} as LLM calls or events (columns found: {', '.join(shown) or 'none'}{more};"
@@ -480,12 +485,12 @@ def _failed(f: dict[str, Leaf]) -> str | None:
 
 # Which table a mapped row goes to, and an LLM call's status (NULL when the source says nothing).
 _CLASSIFY = """
-    create or replace temp table mapped as
+    create or replace temp view mapped as
     select *,
            (model is not null or tokens_in is not null or tokens_out is not null) as is_llm,
            (model is null and tokens_in is null and tokens_out is null and tool is not null) as is_tool,
            case when blocked then 'blocked' when failed then 'error' when not failed then 'ok' end as status
-    from mapped
+    from mapped_columns
 """
 
 _SPLIT = {
@@ -500,10 +505,8 @@ _SPLIT = {
         from mapped where is_tool
     """,
     "events": """
-        select event_id, ts, agent, session, type,
-               coalesce(channel, case when is_llm then 'llm' when is_tool then 'tool' end) as channel,
-               level, trace_id, span_id, parent_span_id
-        from mapped where ts is not null
+        select event_id, ts, agent, session, type, channel, level, trace_id, span_id, parent_span_id
+        from mapped where ts is not null and not is_llm and not is_tool
     """,
 }
 
@@ -522,10 +525,13 @@ def telemetry_from_raw(
     progress("Matching columns", None)
     mapping = map_rows(con, table, what)
     columns = ", ".join(f"{sql} as {_ident(name)}" for name, sql in _row_columns(mapping).items())
-    con.execute(f"create or replace temp table mapped as select {columns} from {_ident(table)} r")  # noqa: S608
+    # Views, not tables: at ten million rows each copy costs gigabytes, and re-reading a Parquet
+    # column or recomputing a cast is cheaper than holding it.
+    con.execute(f"create or replace temp view mapped_columns as select {columns} from {_ident(table)} r")  # noqa: S608
     con.execute(_CLASSIFY)
-    rows, llm, tools, timed = con.execute(
-        "select count(*), count(*) filter (is_llm), count(*) filter (is_tool), count(ts) from mapped"
+    rows, llm, tools, timed, others = con.execute(
+        "select count(*), count(*) filter (is_llm), count(*) filter (is_tool), count(ts),"
+        " count(ts) filter (not is_llm and not is_tool) from mapped"
     ).fetchall()[0]
     if rows == 0:  # an empty table (files with no records are refused earlier): provide what it would
         f = mapping.fields
@@ -534,7 +540,8 @@ def telemetry_from_raw(
     elif not (llm or tools or timed):
         raise _nothing_readable(mapping, what, rows)
     else:
-        wanted = {"llm_calls": llm, "tool_calls": tools, "events": timed}
+        # Calls are not repeated as events: the event stream holds the rows that are neither.
+        wanted = {"llm_calls": llm, "tool_calls": tools, "events": others}
     progress("Splitting rows into calls and events", None)
     tables = {name: _frame(con, _SPLIT[name]) for name, n in wanted.items() if n}
     return Telemetry(
@@ -657,7 +664,8 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> tuple[st
                 "create table raw as select * from read_csv(?, header = true, sample_size = -1)", [str(path)]
             )
         elif kind == "parquet":
-            con.execute("create table raw as select * from read_parquet(?)", [str(path)])
+            # A view: DuckDB reads the Parquet columns it needs when it needs them, no copy.
+            con.execute(f"create view raw as select * from read_parquet({_sql_string(path)})")  # noqa: S608
         else:
             raise ValueError(f"not a file kind this adapter reads: {kind}")
     except duckdb.OutOfMemoryException as err:
@@ -668,6 +676,11 @@ def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> tuple[st
     except duckdb.Error as err:
         raise _unreadable(name, kind, err) from err
     return "records", []
+
+
+def _sql_string(path: Path) -> str:
+    """A path as a SQL string literal (views cannot take parameters); quotes are doubled."""
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _max_object(path: Path) -> int:

@@ -1,0 +1,112 @@
+"""One benchmark measurement, in a process of its own so its peak memory is its own.
+
+    python -m bench.measure --n 1000000 --source sqlite
+
+Prints one JSON object: load time, peak RSS, and per page the time of the queries one rerun of
+the page makes after a filter change (median of 5), the pandas baseline for the same page, and
+one full AppTest rerun of the page after the filter change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["overview", "velocity", "cost", "tokens", "latency", "security", "sessions", "data"]
+REPEAT = 5
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _median_ms(run, repeat: int = REPEAT) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def measure(n: int, kind: str) -> dict:
+    from bench import prepare
+    from data_layer.sources import Location, open_source
+
+    source = prepare.source(kind, n)
+    started = time.perf_counter()
+    store = open_source(source)
+    load_s = time.perf_counter() - started
+    peak = _peak_rss_mb()
+
+    from streamlit.testing.v1 import AppTest
+
+    from bench.baseline import PAGES as BASELINE
+    from bench.baseline import Frames
+    from data_layer.store import Store
+    from ui import filters as ui_filters
+    from ui import source as ui_source
+
+    # The app finds the store already loaded, as a second session on the same source would.
+    ui_source._cache().get(Location.parse(source).identity(), lambda: store, refreshable=False)
+    agents = sorted(store.execute("select agent from agents")["agent"])[:2]
+    end = ui_filters.anchor(store)
+    changed = {"range": "30d", "agents": agents}
+    frames = Frames.load(store)
+
+    from data_layer.filters import Filters
+
+    filters = Filters(start=end - timedelta(days=30), end=end, agents=tuple(agents))
+    pages = {}
+    for page in PAGES:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+        at.secrets["connections"] = {"agentwatch": {"url": str(source)}}
+        at.session_state["range"] = "30d"
+        at.run()
+        if page != "overview":
+            at.switch_page(f"pages/{page}.py").run()
+        for key, value in changed.items():
+            at.session_state[key] = value
+        recorded: list = []
+        original = Store.run
+
+        def recording(self, stmt, _original=original, _recorded=recorded):
+            _recorded.append(stmt)
+            return _original(self, stmt)
+
+        Store.run = recording
+        try:
+            started = time.perf_counter()
+            at.run()
+            rerun_ms = (time.perf_counter() - started) * 1000
+        finally:
+            Store.run = original
+        assert not at.exception, f"{page}: {at.exception}"
+        statements = list(recorded)
+        pages[page] = {
+            "query_ms": _median_ms(lambda statements=statements: [store.run(s) for s in statements]),
+            "queries": len(statements),
+            "baseline_ms": _median_ms(lambda page=page: BASELINE[page](frames, filters)),
+            "rerun_ms": rerun_ms,
+        }
+    return {"n": n, "source": kind, "load_s": load_s, "peak_rss_mb": peak, "pages": pages}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--source", choices=["sqlite", "postgres", "parquet"], required=True)
+    args = parser.parse_args()
+    os.environ.setdefault("AGENTWATCH_DEMO_DIR", str(ROOT / "bench" / "out" / "demo"))
+    print(json.dumps(measure(args.n, args.source)))
+
+
+if __name__ == "__main__":
+    main()

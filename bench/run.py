@@ -1,0 +1,84 @@
+"""The scale benchmark: load time, peak memory and per-page query time against a pandas baseline.
+
+    python bench/run.py [--quick] [--json bench/results.json] [--sources sqlite,postgres,parquet]
+
+--quick runs 100k and 1M LLM calls; the full run adds 10M. Each (N, source) is measured in its
+own process (bench/measure.py), so peak memory is that load's alone. The table printed gives,
+per page, our query time, the baseline's, the ratio baseline/ours, and a full AppTest rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def run_one(n: int, source: str) -> dict:
+    """Measure one (N, source) in a fresh process; its last stdout line is the JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.measure", "--n", str(n), "--source", source],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench.measure {n} {source} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def table(runs: list[dict]) -> str:
+    lines = []
+    for run in runs:
+        lines.append(
+            f"\nN={run['n']:,} {run['source']}: load {run['load_s']:.2f} s,"
+            f" peak RSS {run['peak_rss_mb']:,.0f} MB"
+        )
+        lines.append(
+            f"  {'page':<10} {'ours ms':>9} {'pandas ms':>10} {'ratio':>7} {'rerun ms':>9} {'queries':>8}"
+        )
+        for page, p in run["pages"].items():
+            ratio = p["baseline_ms"] / p["query_ms"] if p["query_ms"] else float("inf")
+            lines.append(
+                f"  {page:<10} {p['query_ms']:>9.1f} {p['baseline_ms']:>10.1f} {ratio:>6.1f}x"
+                f" {p['rerun_ms']:>9.0f} {p['queries']:>8}"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k and 1M LLM calls only")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--sources", default="sqlite,postgres,parquet")
+    parser.add_argument("--sizes", help="comma-separated N, overriding --quick")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [100_000, 1_000_000]
+    if not args.sizes and not args.quick:
+        sizes.append(10_000_000)
+    runs = []
+    for n in sizes:
+        for source in args.sources.split(","):
+            print(f"measuring N={n:,} {source}...", file=sys.stderr, flush=True)
+            runs.append(run_one(n, source))
+            print(table(runs[-1:]), flush=True)
+    machine = f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
