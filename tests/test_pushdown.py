@@ -142,3 +142,35 @@ def test_only_sources_mapped_in_sql_can_be_pushed_down(make_pg_database, tmp_pat
     url = CylestioData.generate(seed=4).write_postgres(make_pg_database("pushable"))
     assert can_push_down(url)
     assert not can_push_down(tmp_path / "a.db")
+
+
+@pytest.mark.parametrize("page", ["overview", "cost", "tokens", "latency", "security", "sessions", "data"])
+def test_every_page_renders_with_queries_pushed_down(make_pg_database, monkeypatch, page):
+    from streamlit.testing.v1 import AppTest
+
+    from data_layer.sources import Location
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr("data_layer.sources.PUSHDOWN_ROWS", 0)  # every PostgreSQL source is "big"
+    url = _pushdown_url(make_pg_database)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.secrets["connections"] = {"agentwatch": {"url": url}}
+    at.session_state["range"] = "All"
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert at.session_state["last_good"].pushdown
+    assert at.session_state["last_good"].key == Location.parse(url).identity() + ":pushdown"
+    if page == "overview":
+        shown = next(m.value for m in at.metric if m.label == "LLM calls")
+        assert shown == f"{len(CylestioData.generate(seed=2).llm_calls):,}"
+
+
+_URLS: dict[str, str] = {}
+
+
+def _pushdown_url(make_pg_database) -> str:
+    if "url" not in _URLS:
+        _URLS["url"] = CylestioData.generate(seed=2).write_postgres(make_pg_database("pushapp"))
+    return _URLS["url"]

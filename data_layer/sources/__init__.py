@@ -126,7 +126,8 @@ def _recognise(db: Database) -> ModuleType:
 
 
 PUSHDOWN_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_ROWS", "5000000"))
-"""Above this many rows (PostgreSQL's own estimate), a source is queried in place, not loaded."""
+"""Above this many rows (PostgreSQL's own estimate), a source is queried in place, not loaded;
+0 pushes every source that can take it down."""
 
 
 def can_push_down(source: str | Path) -> bool:
@@ -142,6 +143,8 @@ def should_push_down(source: str | Path) -> bool:
     """Pushdown is worth it: the source can take it and holds more than PUSHDOWN_ROWS rows."""
     if not can_push_down(source):
         return False
+    if PUSHDOWN_ROWS == 0:  # 0: always
+        return True
     db = Database(Location.parse(source).target)
     return _estimated_rows(db) > PUSHDOWN_ROWS
 
