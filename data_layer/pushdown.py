@@ -127,27 +127,18 @@ class PushdownBackend:
         )
         with self.db.engine.connect() as con:
             pairs = [tuple(r) for r in con.execute(needed.add_cte(calls)).fetchall()]
-        prices = price_table(pairs)
-        p = _prices_cte(prices)
+        p = _prices_cte(price_table(pairs))
         raw = calls
-        recorded = raw.c.cost_usd.is_not(None)
         estimate = raw.c.tokens_in * p.c.usd_in + raw.c.tokens_out * p.c.usd_out + p.c.usd_call
-        columns = [
-            raw.c[c.name] if c.name not in ("cost_usd", "cost_source") else None
-            for c in model.TABLES["llm_calls"]
-        ]
-        select = []
-        for c, col in zip(model.TABLES["llm_calls"], columns, strict=True):
-            if c.name == "cost_usd":
-                select.append(sa.func.coalesce(raw.c.cost_usd, estimate).label("cost_usd"))
-            elif c.name == "cost_source":
-                select.append(
-                    sa.case(
-                        (recorded, "recorded"), (p.c.model.is_not(None), "estimated"), else_="unknown"
-                    ).label("cost_source")
-                )
-            else:
-                select.append(col.label(c.name))
+        computed = {
+            "cost_usd": sa.func.coalesce(raw.c.cost_usd, estimate),
+            "cost_source": sa.case(
+                (raw.c.cost_usd.is_not(None), "recorded"),
+                (p.c.model.is_not(None), "estimated"),
+                else_="unknown",
+            ),
+        }
+        select = [computed.get(c.name, raw.c[c.name]).label(c.name) for c in model.TABLES["llm_calls"]]
         joined = raw.outerjoin(
             p,
             sa.and_(

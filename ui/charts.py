@@ -4,6 +4,12 @@ One colour per agent, model and severity on every page: severities have fixed co
 is always the same red), agents and models take palette colours in the order of the source's
 full, sorted list, so filtering never repaints a series. Red is kept out of the palette so that
 it only ever means "critical" or "failed".
+
+Names from the data (agents, models, tools, terms) are attacker-controlled text, and Plotly
+renders a subset of HTML in trace names, tick labels, hover text and annotations (``<b>``,
+``<br>``, ``<a href>`` links). Every such value is drawn through ``safe`` (``<``, ``>`` and ``&``
+as entities, which Plotly shows literally); the raw value rides along in ``customdata``, which is
+never drawn, so a click still filters by the real name.
 """
 
 from __future__ import annotations
@@ -37,6 +43,28 @@ PALETTE = [
     "#9D755D", "#FF9DA6", "#2E86AB", "#8CD17D", "#BAB0AC", "#D4A6C8",
 ]  # fmt: skip
 MAX_POINTS = 10_000
+
+
+def safe(text: object) -> object:
+    """A value from the data as Plotly must get it to show it literally (not as HTML)."""
+    if not isinstance(text, str):
+        return text
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _safe_categories(frame: pd.DataFrame, *columns: str | None) -> pd.DataFrame:
+    """``frame`` with the text of ``columns`` made safe, and each raw column kept as ``<col>__raw``."""
+    out = frame.copy()
+    for col in dict.fromkeys(c for c in columns if c):
+        if col in out.columns:
+            out[f"{col}__raw"] = out[col]
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+                out[col] = out[col].map(safe, na_action="ignore")
+    return out
+
+
+def _safe_keys(mapping: dict[str, str] | None) -> dict[str, str] | None:
+    return None if mapping is None else {safe(k): v for k, v in mapping.items()}
 
 
 def palette_for(names: list[str]) -> dict[str, str]:
@@ -86,15 +114,16 @@ def bars_over_time(
     height: int = 340,
 ) -> go.Figure:
     """Stacked bars per time bucket (``bucket`` column), one colour per value of ``color``."""
+    shown = _safe_categories(frame, color)
     fig = px.bar(
-        frame,
+        shown,
         x="bucket",
         y=y,
         color=color,
-        color_discrete_map=colors(color, palettes or {}),
+        color_discrete_map=_safe_keys(colors(color, palettes or {})),
         color_discrete_sequence=PALETTE,
-        category_orders={color: _order(color, frame[color])} if color else None,
-        custom_data=[color] if color else None,
+        category_orders={color: [safe(v) for v in _order(color, frame[color])]} if color else None,
+        custom_data=[f"{color}__raw"] if color else None,
     )
     fig.update_traces(marker_line_width=0)
     return _finish(fig, title, None, y_title, height)
@@ -111,11 +140,11 @@ def lines_over_time(
     height: int = 340,
 ) -> go.Figure:
     fig = px.line(
-        frame,
+        _safe_categories(frame, color),
         x="bucket",
         y=y,
         color=color,
-        color_discrete_map=colors(color, palettes or {}),
+        color_discrete_map=_safe_keys(colors(color, palettes or {})),
         color_discrete_sequence=PALETTE,
         markers=len(frame) < 60,
     )
@@ -136,18 +165,19 @@ def bars(
 ) -> go.Figure:
     """Bars per category; ``color`` defaults to the category itself so agents keep their colour."""
     color = color or x
-    palette = colors(color, palettes or {})
+    shown = _safe_categories(frame, x, color)
+    palette = _safe_keys(colors(color, palettes or {}))
     if palette is None and color == x:  # plain categories (types, tools): one colour, not a rainbow
-        palette = dict.fromkeys(frame[x].dropna().astype(str), PALETTE[0])
+        palette = dict.fromkeys(shown[x].dropna().astype(str), PALETTE[0])
     fig = px.bar(
-        frame,
+        shown,
         x=y if horizontal else x,
         y=x if horizontal else y,
         color=color,
         orientation="h" if horizontal else "v",
         color_discrete_map=palette,
         color_discrete_sequence=PALETTE,
-        custom_data=[x],
+        custom_data=[f"{x}__raw"],
     )
     fig.update_layout(showlegend=color != x)
     fig = _finish(fig, title, None, None if horizontal else y_title, height)
@@ -169,7 +199,7 @@ def stacked_bars(
     for i, (column, label) in enumerate(parts.items()):
         fig.add_trace(
             go.Bar(
-                y=frame[category].astype(str),
+                y=frame[category].astype(str).map(safe),
                 x=frame[column],
                 name=label,
                 orientation="h",
@@ -246,14 +276,19 @@ def series_panels(
     for row, name in enumerate(names, start=1):
         one = series[series["name"] == name]
         unit = next(iter(one["unit"].dropna()), "")
+        label = safe(f"{name} ({unit})" if unit else name)
         fig.add_trace(
             go.Scatter(
-                x=one["bucket"], y=one["mean"], name=name, mode="lines", line={"color": PALETTE[row - 1]}
+                x=one["bucket"],
+                y=one["mean"],
+                name=safe(name),
+                mode="lines",
+                line={"color": PALETTE[(row - 1) % len(PALETTE)]},
             ),
             row=row,
             col=1,
         )
-        fig.update_yaxes(title_text=f"{name} ({unit})" if unit else name, row=row, col=1, rangemode="tozero")
+        fig.update_yaxes(title_text=label, row=row, col=1, rangemode="tozero")
         drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
         for t in drawn.itertuples():
             who = t.agent if isinstance(t.agent, str) else "all agents"
@@ -261,7 +296,7 @@ def series_panels(
                 y=t.threshold,
                 line_dash="dash",
                 line_color=SEVERITY_COLORS["critical" if "crit" in str(t.level) else "high"],
-                annotation_text=(
+                annotation_text=safe(
                     f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above"
                 ),
                 annotation_position="top left",

@@ -167,7 +167,8 @@ def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv(frame: pd.DataFrame) -> bytes:
-    return neutralised(frame).to_csv(index=False).encode()
+    """RFC 4180 CSV: CRLF line ends, so a cell holding a lone CR is quoted, not read as a row break."""
+    return neutralised(frame).to_csv(index=False, lineterminator="\r\n").encode()
 
 
 def to_parquet(frame: pd.DataFrame) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -18,7 +19,14 @@ import numpy as np
 from data_layer.errors import BadExport, SourceTooLarge
 
 MAX_FILE_BYTES = int(os.environ.get("AGENTWATCH_MAX_FILE_MB", "1024")) * 1024 * 1024
-"""Largest file, or decompressed content of a .gz, Agentwatch reads (AGENTWATCH_MAX_FILE_MB, 1 GiB)."""
+"""Largest export file, or decompressed content of a .gz, read from a path (AGENTWATCH_MAX_FILE_MB,
+1 GiB). SQLite databases are not limited: their tables are read through SQL, not as one document."""
+
+MAX_UPLOAD_BYTES = int(os.environ.get("AGENTWATCH_MAX_UPLOAD_MB", "200")) * 1024 * 1024
+"""Largest upload from a browser, and largest decompressed content of an uploaded .gz
+(AGENTWATCH_MAX_UPLOAD_MB, 200 MB). Reading an export takes up to ~15 times its size in memory
+(a 50 MB one-line JSON peaked at 0.9 GB), and strangers upload: this keeps one upload from taking
+the server's memory. Keep ``server.maxUploadSize`` in .streamlit/config.toml the same."""
 
 KINDS = ("sqlite", "parquet", "json", "jsonl", "csv")
 
@@ -34,38 +42,45 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _SAMPLE_BYTES = 64 * 1024
 
 
+def shown_name(path: Path) -> str:
+    """The file name as the user gave it, without the prefixes of our temporary copies."""
+    return re.sub(r"^(?:(?:agentwatch|upload)-[a-z0-9_]{8}-)+", "", path.name)
+
+
 def sniff(path: Path) -> str:
     """The reader for this file: one of KINDS. Raises BadExport or SourceTooLarge with a hint.
 
     Gzip files are decompressed by the caller first (``gunzip_to_temp``).
     """
+    name = shown_name(path)
     size = path.stat().st_size
     if size == 0:
-        raise BadExport(
-            f"{path.name} is empty (0 bytes). Export the data again and upload the file it writes."
-        )
-    if size > MAX_FILE_BYTES:
-        raise SourceTooLarge(
-            f"{path.name} is {size / 2**20:,.0f} MB, over the {MAX_FILE_BYTES / 2**20:,.0f} MB limit."
-            " Point Agentwatch at the database instead, or raise AGENTWATCH_MAX_FILE_MB."
-        )
+        raise BadExport(f"{name} is empty (0 bytes). Export the data again and upload the file it writes.")
     with path.open("rb") as f:
         head = f.read(_SAMPLE_BYTES)
     if head.startswith(_SQLITE_MAGIC):
         return "sqlite"
+    if size > MAX_FILE_BYTES:
+        raise SourceTooLarge(
+            f"{name} is {size / 2**20:,.0f} MB, over the {MAX_FILE_BYTES / 2**20:,.0f} MB limit."
+            " Point Agentwatch at the database instead, or raise AGENTWATCH_MAX_FILE_MB."
+        )
     if head.startswith(_PARQUET_MAGIC):
         return "parquet"
     if head.startswith(_ZIP_MAGIC):
-        raise BadExport(f"{path.name} is a zip archive. Unzip it and upload the export file inside.")
-    text = _decode_sample(path.name, head)
+        raise BadExport(f"{name} is a zip archive. Unzip it and upload the export file inside.")
+    text = _decode_sample(name, head)
     kind = _text_kind(path, text)
     if kind in ("json", "jsonl"):
         _check_depth(path)
     return kind
 
 
-def gunzip_to_temp(path: Path, directory: Path | None = None) -> Path:
-    """Decompress a .gz into a temporary file, stopping as soon as it passes the size limit."""
+def gunzip_to_temp(path: Path, directory: Path | None = None, limit: int | None = None) -> Path:
+    """Decompress a .gz into a temporary file, stopping as soon as it passes the size limit
+    (``limit`` bytes, default MAX_FILE_BYTES): a small archive may expand a thousandfold.
+    """
+    limit = MAX_FILE_BYTES if limit is None else limit
     name = path.name[:-3] if path.name.endswith(".gz") else path.name + ".out"
     fd, out_name = tempfile.mkstemp(prefix="agentwatch-", suffix="-" + name, dir=directory)
     out = Path(out_name)
@@ -74,16 +89,17 @@ def gunzip_to_temp(path: Path, directory: Path | None = None) -> Path:
         with gzip.open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
             while chunk := src.read(1024 * 1024):
                 written += len(chunk)
-                if written > MAX_FILE_BYTES:
+                if written > limit:
                     raise SourceTooLarge(
-                        f"{path.name} expands past the {MAX_FILE_BYTES / 2**20:,.0f} MB limit."
+                        f"{shown_name(path)} expands past the {limit / 2**20:,.0f} MB limit."
                         " Upload a smaller export, or point Agentwatch at the database."
                     )
                 dst.write(chunk)
     except (OSError, EOFError, gzip.BadGzipFile) as err:
         out.unlink(missing_ok=True)
         raise BadExport(
-            f"{path.name} is not a readable gzip file ({err}). Compress it again or upload it uncompressed."
+            f"{shown_name(path)} is not a readable gzip file ({err})."
+            " Compress it again or upload it uncompressed."
         ) from err
     except BaseException:
         out.unlink(missing_ok=True)
@@ -121,6 +137,7 @@ def _decode_sample(name: str, head: bytes) -> str:
 def _text_kind(path: Path, text: str) -> str:
     stripped = text.lstrip()
     suffix = path.suffix.lower()
+    name = shown_name(path)
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix == ".csv":
@@ -132,11 +149,11 @@ def _text_kind(path: Path, text: str) -> str:
         first_line = stripped.split("\n", 1)[0].strip()
         return "jsonl" if first_line.endswith("}") and _is_json(first_line) else "json"
     if suffix == ".json":
-        raise BadExport(f"{path.name} does not start with JSON ({stripped[:20]!r}). Upload a JSON export.")
+        raise BadExport(f"{name} does not start with JSON ({stripped[:20]!r}). Upload a JSON export.")
     if "," in stripped.split("\n", 1)[0] or suffix in (".tsv", ".txt"):
         return "csv"
     raise BadExport(
-        f"{path.name} is not a JSON, JSON-lines, CSV, Parquet or SQLite file (it starts {stripped[:20]!r})."
+        f"{name} is not a JSON, JSON-lines, CSV, Parquet or SQLite file (it starts {stripped[:20]!r})."
         " Upload an export in one of those formats."
     )
 
@@ -174,7 +191,7 @@ def _check_depth(path: Path) -> None:
             levels = depth + np.cumsum(steps, dtype=np.int64)
             if len(levels) and levels.max() > MAX_JSON_DEPTH:
                 raise BadExport(
-                    f"{path.name} nests arrays or objects more than {MAX_JSON_DEPTH} levels deep."
+                    f"{shown_name(path)} nests arrays or objects more than {MAX_JSON_DEPTH} levels deep."
                     " Export flat records (one object per event or call) and upload that."
                 )
             depth = int(levels[-1])
