@@ -11,10 +11,16 @@ Both become series of the long ``metrics`` table; a database may even have colum
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import duckdb
+import pyarrow as pa
 import sqlalchemy as sa
 
-from data_layer.model import Telemetry
+from data_layer.model import Frame, Telemetry
 from data_layer.sources.database import Database, Progress
+from data_layer.tables import compile_statement
 
 SYSTEM = "cylestio"
 TITLE = "Cylestio Monitor"
@@ -49,13 +55,53 @@ def recognises(db: Database) -> bool:
     )
 
 
+# The source columns the model selects read (of the ones a database has): what SQLite sends over.
+_READ_COLUMNS = {
+    "agents": ["id", "agent_id", "name", "created_at", "last_seen"],
+    "sessions": ["id", "agent_id", "start_time", "end_time"],
+    "events": [
+        "id", "agent_id", "session_id", "conversation_id", "event_type", "channel", "level", "timestamp",
+    ],
+    "llm_calls": [
+        "event_id", "model", "tokens_in", "tokens_out", "cost", "duration_ms", "is_stream",
+        "prompt", "response",
+    ],
+    "tool_calls": ["event_id", "tool_name", "duration_ms", "success", "error_message"],
+    "security_alerts": [
+        "id", "event_id", "timestamp", "alert_type", "severity", "description", "matched_terms",
+    ],
+    "event_security": ["event_id", "alert_level", "matched_terms", "reason", "source_field"],
+    "performance_metrics": ["event_id", "metric_type", "value", "unit", *_WIDE_METRICS],
+}  # fmt: skip
+# Model table -> the source tables its SELECT reads, in the order the store builds the model.
+_SOURCES_OF = {
+    "agents": ("agents",),
+    "sessions": ("sessions",),
+    "llm_calls": ("llm_calls",),
+    "tool_calls": ("tool_calls",),
+    "alerts": ("security_alerts",),
+    "flagged_events": ("event_security",),
+    "metrics": ("performance_metrics",),
+    "events": ("events", "agents"),
+}
+
+
 def load(db: Database, progress: Progress) -> Telemetry:
-    """Each model table is read when the store reaches it, so only one is in memory at a time."""
+    """Map the database's tables into the model.
 
-    def reader(stmt: sa.Select, what: str):
-        return lambda: db.read_arrow(stmt, progress, what)
+    On PostgreSQL the joins run in the server (parallel, indexed) and each model table is read
+    when the store reaches it. SQLite joins one row at a time on one core, so there the source
+    tables are read whole instead, two at a time, and joined in DuckDB by the same SELECTs:
+    at ten million calls, 76 s became well under half that.
+    """
+    if db.dialect == "sqlite":
+        tables = _mapped_in_duckdb(db, progress)
+    else:
 
-    tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in model_selects(db).items()}
+        def reader(stmt: sa.Select, what: str):
+            return lambda: db.read_arrow(stmt, progress, what)
+
+        tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in model_selects(db).items()}
     counts = {t: db.count(t) for t in _TABLES if t in db.catalog()}
     return Telemetry(
         system=SYSTEM,
@@ -64,6 +110,40 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_events=counts.get("events"),
         notes=_notes(db),
     )
+
+
+def _mapped_in_duckdb(db: Database, progress: Progress) -> dict[str, Callable[[], pa.Table]]:
+    """Loaders of the model tables, run in DuckDB over the source tables read in parallel."""
+    names = [t for t in _READ_COLUMNS if t in db.catalog()]
+
+    def read(table: str) -> Frame:
+        columns = [c for c in _READ_COLUMNS[table] if c in db.columns(table)]
+        stmt = sa.select(*(sa.column(c) for c in columns)).select_from(sa.table(table))
+        return db.read_arrow(stmt, progress, table.replace("_", " "))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # ADBC lets go of the GIL while SQLite reads
+        raw = dict(zip(names, pool.map(read, names), strict=True))
+    con = duckdb.connect(":memory:", config={"threads": 2})
+    con.execute("set enable_progress_bar = false")
+    for name, frame in raw.items():
+        con.register(name, frame)
+    selects = model_selects(db)
+    # Each source table is let go once the last model table that reads it is built.
+    last_reader = {source: model for model, sources in _SOURCES_OF.items() for source in sources}
+
+    def loader(model_table: str, stmt: sa.Select) -> Callable[[], pa.Table]:
+        sql, params = compile_statement(stmt)  # the PostgreSQL dialect, which DuckDB speaks
+
+        def load() -> pa.Table:
+            rows = con.sql(sql, params=params).to_arrow_table()
+            for source in [s for s, last in last_reader.items() if last == model_table and s in raw]:
+                con.unregister(source)
+                del raw[source]
+            return rows
+
+        return load
+
+    return {name: loader(name, stmt) for name, stmt in selects.items()}
 
 
 def model_selects(db: Database) -> dict[str, sa.Select]:
