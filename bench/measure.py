@@ -46,7 +46,10 @@ def measure(n: int, kind: str) -> dict:
     load_s = time.perf_counter() - started
     peak = _peak_rss_mb()
 
+    from streamlit import config
     from streamlit.testing.v1 import AppTest
+
+    config.set_option("client.showErrorDetails", "full")  # a failing page says why
 
     from bench.baseline import PAGES as BASELINE
     from bench.baseline import Frames
@@ -88,7 +91,8 @@ def measure(n: int, kind: str) -> dict:
             rerun_ms = (time.perf_counter() - started) * 1000
         finally:
             Store.run = original
-        assert not at.exception, f"{page}: {at.exception}"
+        if at.exception:
+            raise RuntimeError(f"{page}: {at.exception[0].message}\n{''.join(at.exception[0].stack_trace)}")
         statements = list(recorded)
         pages[page] = {
             "query_ms": _median_ms(lambda statements=statements: [store.run(s) for s in statements]),

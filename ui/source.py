@@ -15,6 +15,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,13 +66,31 @@ class Choice:
 REFRESH_VAR = "AGENTWATCH_REFRESH_S"
 
 
-@st.cache_resource
-def _cache() -> StoreCache:
-    """One cache for the whole server, so sessions on the same source share its store.
+class _ServerCache:
+    """One store cache for the whole process, so sessions on the same source share its store.
 
-    Databases are read again after AGENTWATCH_REFRESH_S seconds (default 300) of use.
+    A module-level object rather than ``st.cache_resource``: the benchmark and the tests load a
+    store outside the app and hand it over, which a Streamlit cache keyed to its runtime would
+    not see. Databases are read again after AGENTWATCH_REFRESH_S seconds (default 300).
     """
-    return StoreCache(capacity=6, ttl_s=float(os.environ.get(REFRESH_VAR, "300")))
+
+    def __init__(self) -> None:
+        self._cache: StoreCache | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> StoreCache:
+        with self._lock:
+            if self._cache is None:
+                self._cache = StoreCache(capacity=6, ttl_s=float(os.environ.get(REFRESH_VAR, "300")))
+            return self._cache
+
+    def clear(self) -> None:
+        """Forget every store (tests; and a changed AGENTWATCH_REFRESH_S takes effect)."""
+        with self._lock:
+            self._cache = None
+
+
+_cache = _ServerCache()
 
 
 def _from_location(origin: str, text: str) -> Choice:

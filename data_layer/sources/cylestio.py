@@ -119,8 +119,9 @@ def _mapped_in_duckdb(db: Database, progress: Progress) -> dict[str, Callable[[]
     def read(table: str) -> Frame:
         columns = [c for c in _READ_COLUMNS[table] if c in db.columns(table)]
         stmt = sa.select(*(sa.column(c) for c in columns)).select_from(sa.table(table))
-        return db.read_arrow(stmt, progress, table.replace("_", " "))
+        return db.read_arrow(stmt)  # no progress from here: the app's callback is not thread-safe
 
+    progress(f"Reading {', '.join(n.replace('_', ' ') for n in names)}", None)
     with ThreadPoolExecutor(max_workers=2) as pool:  # ADBC lets go of the GIL while SQLite reads
         raw = dict(zip(names, pool.map(read, names), strict=True))
     con = duckdb.connect(":memory:", config={"threads": 2})
