@@ -22,7 +22,7 @@ if change:
         )
 
 kpis = queries.overview_kpis(store, f)
-page.kpi_row(kpis[kpis["table"].map(ctx.has)])
+page.kpi_row(kpis[kpis["table"].map(ctx.has)], queries.kpi_trends(store, f, bucket=ctx.bucket()))
 bucket = ctx.bucket()
 
 left, right = st.columns(2)

@@ -88,13 +88,21 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
+_SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))"""
+
+
 def wait_for_page(page, title: str, timeout_ms: int = 120_000) -> None:
-    """Wait until the page's title is drawn and Streamlit has finished running the script."""
+    """Wait until the page's title is drawn, Streamlit has finished running the script (and
+    any rerun it asked for), and Plotly has drawn every chart: twice in a row, half a second
+    apart, since a run can end and the next begin between two looks.
+    """
     page.get_by_role("heading", name=title, level=1).wait_for(timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
-    )
-    page.wait_for_timeout(500)
+    for _ in range(2):
+        page.wait_for_function(_SETTLED, timeout=timeout_ms)
+        page.wait_for_timeout(500)
+    page.wait_for_function(_SETTLED, timeout=timeout_ms)
 
 
 def metric_value(page, label: str) -> str:

@@ -290,7 +290,7 @@ def series_panels(
         )
         fig.update_yaxes(title_text=label, row=row, col=1, rangemode="tozero")
         drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
-        for t in drawn.itertuples():
+        for i, t in enumerate(drawn.itertuples()):
             who = t.agent if isinstance(t.agent, str) else "all agents"
             fig.add_hline(
                 y=t.threshold,
@@ -299,7 +299,7 @@ def series_panels(
                 annotation_text=safe(
                     f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above"
                 ),
-                annotation_position="top left",
+                annotation_position="top left" if i % 2 == 0 else "top right",  # close lines: apart
                 row=row,
                 col=1,
             )

@@ -121,10 +121,17 @@ def fmt_number(value: object, unit: str = "") -> str:
     return f"{v:,.0f}"
 
 
+NO_CHANGE = "no change"
+
+
 def fmt_delta(current: object, previous: object, unit: str) -> str | None:
+    """The change from ``previous``, as the KPI cards show it; None when either is missing."""
     if current is None or previous is None or pd.isna(current) or pd.isna(previous):
         return None
     diff = float(current) - float(previous)
+    shown = {"%": 1, "USD": 2}.get(unit, 0)  # decimals the change is shown with
+    if round(diff, shown) == 0:
+        return NO_CHANGE
     if unit == "%":
         return f"{diff:+.1f} pts"
     rel = f" ({diff / float(previous):+.0%})" if float(previous) else ""
@@ -135,19 +142,29 @@ def fmt_delta(current: object, previous: object, unit: str) -> str | None:
     return f"{diff:+,.0f}{rel}"
 
 
-def kpi_row(kpis: pd.DataFrame) -> None:
-    """st.metric per KPI row (label, current, previous, unit, rise_is_good), four to a row."""
+def kpi_row(kpis: pd.DataFrame, trends: dict[str, list[float]] | None = None) -> None:
+    """st.metric per KPI row (label, current, previous, unit, rise_is_good), four to a row, with
+    the KPI's trend over the period as a sparkline where ``trends`` has one.
+    """
     rows = list(kpis.itertuples())
     for start in range(0, len(rows), 4):
         columns = st.columns(4)
         for col, k in zip(columns, rows[start : start + 4], strict=False):
-            color = "off" if k.rise_is_good is None else ("normal" if k.rise_is_good else "inverse")
+            delta = fmt_delta(k.current, k.previous, k.unit)
+            unchanged = delta == NO_CHANGE
+            color = (
+                "off" if k.rise_is_good is None or unchanged else ("normal" if k.rise_is_good else "inverse")
+            )
+            trend = (trends or {}).get(k.kpi) or None
             col.metric(
                 k.label,
                 fmt_number(k.current, k.unit),
-                fmt_delta(k.current, k.previous, k.unit),
+                delta,
                 delta_color=color,
+                delta_arrow="off" if unchanged else "auto",
                 border=True,
+                chart_data=trend if trend and len(trend) > 1 else None,
+                chart_type="bar" if k.unit in ("calls", "tasks", "alerts") else "line",
             )
 
 

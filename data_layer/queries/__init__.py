@@ -33,7 +33,7 @@ from data_layer.queries.metrics import (
     threshold_breaches,
     thresholds,
 )
-from data_layer.queries.overview import KPIS, overview_kpis, what_changed
+from data_layer.queries.overview import KPIS, kpi_trends, overview_kpis, what_changed
 from data_layer.queries.security import (
     ALERT_DIMENSIONS,
     alert_counts,
@@ -77,6 +77,7 @@ __all__ = [
     "filter_options",
     "filtered_rows",
     "flagged_event_counts",
+    "kpi_trends",
     "llm_histogram",
     "llm_latency",
     "llm_usage",

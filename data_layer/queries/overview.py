@@ -8,7 +8,7 @@ from data_layer.filters import Filters
 from data_layer.model import SEVERITIES
 from data_layer.queries._common import Backend
 from data_layer.queries.llm import llm_latency, llm_usage, tool_usage
-from data_layer.queries.security import open_alerts_by_severity
+from data_layer.queries.security import alert_counts, open_alerts_by_severity
 from data_layer.queries.tasks import tasks_completed
 
 # kpi -> (label, unit, whether a rise is good news (None: neither), the model table it needs)
@@ -109,3 +109,39 @@ def what_changed(backend: Backend, filters: Filters) -> str | None:
         f"{what} {direction} {size}{rel} on the previous period of the same length; "
         f"the biggest change is {by} {name} ({fmt(delta)})."
     )
+
+
+def kpi_trends(backend: Backend, filters: Filters, *, bucket: str = "day") -> dict[str, list[float]]:
+    """Per KPI, its value per bucket over the period, oldest first (the cards' sparklines).
+
+    A bucket without data reads 0 for counts and sums, and is left out for latency, where no
+    call means no measurement rather than a fast one.
+    """
+    usage = llm_usage(backend, filters, bucket=bucket)
+    latency = llm_latency(backend, filters, bucket=bucket)
+    tools = tool_usage(backend, filters, bucket=bucket)
+    done = tasks_completed(backend, filters, bucket=bucket)
+    alerts = alert_counts(backend, filters, bucket=bucket, by="severity", open_only=True)
+    present = [f["bucket"] for f in (usage, tools, done, alerts) if not f.empty]
+    buckets = pd.Index(sorted(pd.concat(present).unique())) if present else pd.Index([])
+
+    def series(frame: pd.DataFrame, column: str) -> list[float]:
+        values = frame.set_index("bucket")[column].astype("Float64").reindex(buckets, fill_value=0)
+        return values.fillna(0).astype(float).tolist()
+
+    rate = (
+        (100.0 * tools["failures"] / tools["calls_with_outcome"].replace(0, pd.NA)) if not tools.empty else []
+    )
+    trends = {
+        "llm_calls": series(usage, "calls"),
+        "tokens_in": series(usage, "tokens_in"),
+        "tokens_out": series(usage, "tokens_out"),
+        "cost_recorded_usd": series(usage, "cost_recorded_usd"),
+        "cost_estimated_usd": series(usage, "cost_estimated_usd"),
+        "latency_p95_ms": latency["p95"].dropna().astype(float).tolist(),
+        "tool_failure_rate": pd.Series(rate, dtype="Float64").dropna().astype(float).tolist(),
+        "tasks_completed": series(done, "completed"),
+    }
+    for severity in SEVERITIES:
+        trends[f"open_alerts_{severity}"] = series(alerts[alerts["severity"] == severity], "alerts")
+    return trends

@@ -19,9 +19,14 @@ ALERT_DIMENSIONS = ("severity", "type", "status", "agent", "source")
 
 
 def alert_counts(
-    backend: Backend, filters: Filters, *, bucket: str | None = None, by: str | None = "severity"
+    backend: Backend,
+    filters: Filters,
+    *,
+    bucket: str | None = None,
+    by: str | None = "severity",
+    open_only: bool = False,
 ) -> pd.DataFrame:
-    """One row per (bucket, by): alerts raised."""
+    """One row per (bucket, by): alerts raised (only those still open, with ``open_only``)."""
     alerts = MODEL["alerts"]
     keys = ([bucket_expr(alerts.c.ts, bucket).label("bucket")] if bucket else []) + dimension(
         alerts, by, ALERT_DIMENSIONS
@@ -31,6 +36,8 @@ def alert_counts(
         .select_from(alerts)
         .where(*conditions(alerts, filters))
     )
+    if open_only:
+        stmt = stmt.where(alerts.c.status == "open")
     return backend.run(grouped(stmt, keys))
 
 
