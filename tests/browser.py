@@ -90,7 +90,8 @@ def launch_chromium(playwright):
 
 _SETTLED = """() => !document.querySelector('[data-testid="stStatusWidget"]')
     && !document.querySelector('[data-testid="stSkeleton"]')
-    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].every(c => c.querySelector('.main-svg'))"""
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(c => c.querySelector('.main-svg'))"""
 
 
 def wait_for_page(page, title: str, timeout_ms: int = 120_000) -> None:
