@@ -13,7 +13,6 @@ distributes work) takes the same path: the distribution is the database's busine
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 from types import ModuleType
@@ -25,7 +24,7 @@ import sqlalchemy as sa
 from data_layer import model
 from data_layer.pricing import PRICE_COLUMNS, price_table
 from data_layer.sources.database import Database
-from data_layer.store import SourceInfo, typed_result, utc_times
+from data_layer.store import Memo, SourceInfo, typed_result, utc_times
 from data_layer.tables import MODEL
 
 T = TypeVar("T")
@@ -49,8 +48,7 @@ class PushdownBackend:
             raise ValueError("pushdown needs a PostgreSQL source whose adapter maps it in SQL")
         self.db = db
         self.info = info
-        self._lock = threading.Lock()
-        self._memo: dict[str, object] = {}
+        self._memo = Memo()
         selects = adapter.model_selects(db)
         self._ctes = {name: _model_cte(name, selects.get(name)) for name in model.TABLES}
         self._ctes["llm_calls"] = self._calls_with_costs(self._ctes["llm_calls"])
@@ -71,12 +69,8 @@ class PushdownBackend:
         return typed_result(utc_times(frame), stmt)
 
     def memo(self, name: str, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if name in self._memo:
-                return self._memo[name]  # type: ignore[return-value]
-        value = compute()
-        with self._lock:
-            return self._memo.setdefault(name, value)  # type: ignore[return-value]
+        """As ``Store.memo``: row counts and filter choices are asked of PostgreSQL once."""
+        return self._memo(name, compute)
 
     def row_counts(self) -> dict[str, int]:
         return {

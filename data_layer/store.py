@@ -69,6 +69,22 @@ class SourceInfo:
     load_seconds: float | None = None
 
 
+class Memo:
+    """Values computed once and shared, thread-safe (two sessions may ask at once)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if name in self._values:
+                return self._values[name]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            return self._values.setdefault(name, value)  # type: ignore[return-value]
+
+
 class Store:
     """One source's telemetry model in DuckDB. Build it with ``Store.build(telemetry, info)``."""
 
@@ -77,18 +93,13 @@ class Store:
         self._lock = threading.Lock()
         self.info = info
         self.has_rollups = True
-        self._memo: dict[str, object] = {}
+        self._memo = Memo()
 
     def memo(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per store: for what never changes while the store lives (filter
         choices, data-quality findings), however many sessions and reruns ask for it.
         """
-        with self._lock:
-            if name in self._memo:
-                return self._memo[name]  # type: ignore[return-value]
-        value = compute()
-        with self._lock:
-            return self._memo.setdefault(name, value)  # type: ignore[return-value]
+        return self._memo(name, compute)
 
     @classmethod
     def build(cls, telemetry: model.Telemetry, info: SourceInfo) -> Store:

@@ -90,15 +90,24 @@ def llm_latency(
     backend: Backend, filters: Filters, *, bucket: str | None = None, by: str | None = None
 ) -> pd.DataFrame:
     """One row per (bucket, by): p50/p95/p99 latency in ms over the calls that have one, exact."""
-    calls = MODEL["llm_calls"]
-    keys = ([bucket_expr(calls.c.ts, bucket).label("bucket")] if bucket else []) + dimension(
-        calls, by, LLM_DIMENSIONS
-    )
+    return _latency(backend, MODEL["llm_calls"], LLM_DIMENSIONS, filters, bucket, by)
+
+
+def _latency(
+    backend: Backend,
+    table: sa.TableClause,
+    dims: tuple[str, ...],
+    filters: Filters,
+    bucket: str | None,
+    by: str | None,
+) -> pd.DataFrame:
+    """Exact latency percentiles over a table's raw rows (never rollups: percentiles do not add)."""
+    keys = ([bucket_expr(table.c.ts, bucket).label("bucket")] if bucket else []) + dimension(table, by, dims)
     stmt = sa.select(
         *keys,
-        sa.cast(sa.func.count(calls.c.latency_ms), sa.BigInteger).label("calls_with_latency"),
-        *percentiles(calls.c.latency_ms),
-    ).where(*conditions(calls, filters))
+        sa.cast(sa.func.count(table.c.latency_ms), sa.BigInteger).label("calls_with_latency"),
+        *percentiles(table.c.latency_ms),
+    ).where(*conditions(table, filters))
     return backend.run(grouped(stmt, keys))
 
 
@@ -135,16 +144,7 @@ def tool_latency(
     backend: Backend, filters: Filters, *, bucket: str | None = None, by: str | None = None
 ) -> pd.DataFrame:
     """One row per (bucket, by): exact p50/p95/p99 tool-call latency in ms."""
-    tools = MODEL["tool_calls"]
-    keys = ([bucket_expr(tools.c.ts, bucket).label("bucket")] if bucket else []) + dimension(
-        tools, by, TOOL_DIMENSIONS
-    )
-    stmt = sa.select(
-        *keys,
-        sa.cast(sa.func.count(tools.c.latency_ms), sa.BigInteger).label("calls_with_latency"),
-        *percentiles(tools.c.latency_ms),
-    ).where(*conditions(tools, filters))
-    return backend.run(grouped(stmt, keys))
+    return _latency(backend, MODEL["tool_calls"], TOOL_DIMENSIONS, filters, bucket, by)
 
 
 LLM_MEASURES = ("latency_ms", "tokens_in", "tokens_out")
