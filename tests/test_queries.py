@@ -168,3 +168,21 @@ def test_filter_values_with_sql_in_them_are_bound_not_pasted(store):
     hostile = Filters(agents=("a'); drop table llm_calls; --",))
     assert queries.llm_usage(store, hostile).iloc[0]["calls"] == 0
     assert queries.llm_usage(store, Filters()).iloc[0]["calls"] > 0  # the table is still there
+
+
+def test_data_quality_reports_unset_clocks_negative_latency_and_future_times():
+    rows = pd.DataFrame(
+        {
+            "call_id": ["a", "b", "c"],
+            "ts": [datetime(1970, 1, 1, tzinfo=UTC), START, datetime(2099, 1, 1, tzinfo=UTC)],
+            "agent": ["x", "x", "x"],
+            "model": ["gpt-4o"] * 3,
+            "latency_ms": [-5.0, 10.0, 20.0],
+        }
+    )
+    telemetry = Telemetry(system="test", tables={"llm_calls": rows})
+    odd = Store.build(telemetry, SourceInfo(system="test", label="t", provided=telemetry.provided))
+    found = queries.data_quality(odd, now=datetime(2030, 1, 1, tzinfo=UTC)).set_index("finding")["rows"]
+    assert found["Timestamps before 2000 (unset clocks?)"] == 1
+    assert found["Timestamps in the future"] == 1
+    assert found["LLM or tool calls with a negative latency"] == 1

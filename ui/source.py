@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,14 +100,30 @@ def _from_location(origin: str, text: str) -> Choice:
     return choice.with_pushdown(_pushdown_by_default(choice))
 
 
+_PUSHDOWN_DECIDED: dict[str, tuple[bool, float | None]] = {}  # source key -> (decision, retry at)
+_PUSHDOWN_RETRY_S = 60.0
+
+
 def _pushdown_by_default(choice: Choice) -> bool:
-    """Query big PostgreSQL sources in place (AGENTWATCH_PUSHDOWN_ROWS); load the rest."""
+    """Query big PostgreSQL sources in place (AGENTWATCH_PUSHDOWN_ROWS); load the rest.
+
+    Decided once per source and server process: the probe reads the catalog and row estimates,
+    and every rerun of every session asks again for the default source, so without this a server
+    that stopped answering cost a connect timeout per probe on every click (15 s per rerun with
+    the server black-holed, in tests/test_faults.py). A source that could not be probed is
+    loaded, and probed again after a minute. Keyed by the source's cache key: no password.
+    """
     if not choice.can_push_down:
         return False
-    try:
-        return should_push_down(choice.target)
-    except AgentwatchError:
-        return False  # the load will say what is wrong
+    key = choice.key.removesuffix(":pushdown")
+    decided = _PUSHDOWN_DECIDED.get(key)
+    if decided is None or (decided[1] is not None and time.monotonic() > decided[1]):
+        try:
+            decided = (should_push_down(choice.target), None)
+        except AgentwatchError:
+            decided = (False, time.monotonic() + _PUSHDOWN_RETRY_S)  # the load will say what is wrong
+        _PUSHDOWN_DECIDED[key] = decided
+    return decided[0]
 
 
 def _command_line() -> Choice | None:

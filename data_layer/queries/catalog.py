@@ -85,6 +85,24 @@ def filtered_rows(
     return model.conform(table, backend.run(stmt))
 
 
+_LONG_AGO = datetime(2000, 1, 1)
+
+
+def _times(backend: Backend, finding: str, odd) -> tuple[str, int, str]:
+    """A finding over every time column but agents' (registration times are not activity)."""
+    found, total = [], 0
+    for name, cols in model.TABLES.items():
+        for col in cols:
+            if col.kind == "time" and name != "agents":
+                table = MODEL[name]
+                stmt = sa.select(sa.func.count()).select_from(table).where(odd(table.c[col.name]))
+                k = int(backend.run(stmt).iloc[0, 0])
+                if k:
+                    found.append(f"{name}.{col.name}: {k:,}")
+                    total += k
+    return finding, total, "; ".join(found)
+
+
 def data_quality(backend: Backend, *, now: datetime | None = None) -> pd.DataFrame:
     """One row per finding about the whole loaded source: finding, rows affected, detail.
 
@@ -153,17 +171,15 @@ def data_quality(backend: Backend, *, now: datetime | None = None) -> pd.DataFra
             "shown as recorded; check the source",
         )
     )
-    future = []
-    total_future = 0
-    for name, cols in model.TABLES.items():
-        for col in cols:
-            if col.kind == "time" and name != "agents":
-                table = MODEL[name]
-                k = count(sa.select(n).select_from(table).where(table.c[col.name] > now))
-                if k:
-                    future.append(f"{name}.{col.name}: {k:,}")
-                    total_future += k
-    findings.append(("Timestamps in the future", total_future, "; ".join(future)))
+    findings.append(_times(backend, "Timestamps in the future", lambda c: c > now))
+    # Before 2000: an epoch zero (1970-01-01) or a clock that was never set, not real activity.
+    findings.append(_times(backend, "Timestamps before 2000 (unset clocks?)", lambda c: c < _LONG_AGO))
+    tools = MODEL["tool_calls"]
+    negative_latency = count(sa.select(n).select_from(calls).where(calls.c.latency_ms < 0))
+    negative_latency += count(sa.select(n).select_from(tools).where(tools.c.latency_ms < 0))
+    findings.append(
+        ("LLM or tool calls with a negative latency", negative_latency, "shown as recorded; check the source")
+    )
     findings.append(
         (
             "Sessions never ended",

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from data_layer.filters import Filters
 from data_layer.queries._common import (
     Backend,
+    additive_rows,
     bucket_expr,
     conditions,
     dimension,
@@ -95,10 +96,13 @@ def alerts_per_thousand_calls(backend: Backend, filters: Filters) -> pd.DataFram
         .group_by(alerts.c.agent)
         .subquery()
     )
+    # Calls per agent from the hourly rollup (and the raw rows at the period's edges).
+    rows = additive_rows(
+        backend, calls, "llm_calls_hourly", {"calls": sa.literal(1, sa.BigInteger)}, ("agent",), filters
+    )
     made = (
-        sa.select(calls.c.agent, sa.cast(sa.func.count(), sa.BigInteger).label("llm_calls"))
-        .where(*conditions(calls, filters))
-        .group_by(calls.c.agent)
+        sa.select(rows.c.agent, sa.cast(sa.func.sum(rows.c.calls), sa.BigInteger).label("llm_calls"))
+        .group_by(rows.c.agent)
         .subquery()
     )
     agent = sa.func.coalesce(raised.c.agent, made.c.agent)

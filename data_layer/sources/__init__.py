@@ -81,18 +81,24 @@ class Location:
         return f"file:{digest}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def load_telemetry(source: str | Path, progress: Progress | None = None) -> tuple[Telemetry, SourceInfo]:
-    """Read a source into the telemetry model. Raises AgentwatchError subclasses for bad input."""
+def load_telemetry(
+    source: str | Path, progress: Progress | None = None, label: str | None = None
+) -> tuple[Telemetry, SourceInfo]:
+    """Read a source into the telemetry model. Raises AgentwatchError subclasses for bad input.
+
+    ``label`` names the source in messages (an upload's own file name, not our temp copy's).
+    """
     progress = progress or (lambda _m, _f: None)
     location = Location.parse(source)
+    label = label or location.label
     started = time.perf_counter()
     if location.is_url:
-        telemetry = _load_database(Database(location.target), progress)
+        telemetry = _load_database(Database(location.target, label=label), progress)
     else:
-        telemetry = _load_file(Path(location.target), location.label, progress)
+        telemetry = _load_file(Path(location.target), label, progress)
     info = SourceInfo(
         system=telemetry.system,
-        label=location.label,
+        label=label,
         source_tables=dict(telemetry.source_tables),
         notes=tuple(telemetry.notes),
         source_events=telemetry.source_events,
@@ -103,11 +109,11 @@ def load_telemetry(source: str | Path, progress: Progress | None = None) -> tupl
 
 def open_source(source: str | Path, progress: Progress | None = None, label: str | None = None) -> Store:
     """Load a source and build its store: the one call the app and the CLI make."""
-    telemetry, info = load_telemetry(source, progress)
+    telemetry, info = load_telemetry(source, progress, label)
     if progress:
         progress("Building rollups", None)
     started = time.perf_counter()
-    store = Store.build(telemetry, info if label is None else replace(info, label=label))
+    store = Store.build(telemetry, info)
     store.info = replace(store.info, load_seconds=(info.load_seconds or 0) + time.perf_counter() - started)
     return store
 
