@@ -153,12 +153,17 @@ def test_csv_downloads_neutralise_cells_that_start_like_formulas(corpus):
 
 # --- memory ------------------------------------------------------------------------------------
 
+# Peak RSS as VmHWM, the high-water mark of this process's own memory. Not getrusage's ru_maxrss:
+# Linux carries that across exec, so a child started by a large pytest process reports the
+# parent's size (627 MB for a 0.2 MB file, seen in CI).
 _PEAK = """
-import resource, sys
+import re, sys
+from pathlib import Path
 from data_layer.__main__ import main
 status = main(["summarize", sys.argv[1], "--json"])
 sys.stdout.flush()
-print(f"PEAK_RSS_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+peak_kb = re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)
+print(f"PEAK_RSS_KB {peak_kb}", file=sys.stderr)
 sys.exit(status)
 """
 

@@ -194,3 +194,29 @@ def test_the_server_log_and_the_browser_never_see_the_password(pg_url, tmp_path_
         log = log_path.read_text()
     assert "Runtime state" in log  # the log was captured, at debug level
     assert_no_leak(log, "the server log")
+
+
+def test_typed_file_paths_can_be_turned_off_for_shared_servers(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("AGENTWATCH_ALLOW_PATHS", "0")
+    monkeypatch.setenv("AGENTWATCH_DEMO_DIR", str(tmp_path / "demo"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.text_input(key="typed_source").set_value("/etc/passwd").run()
+    assert not at.exception
+    assert any("turned off" in e.value for e in at.error)
+    assert at.session_state["last_good"].origin == "demo"
+
+
+def test_a_file_that_is_no_export_is_not_quoted_back(tmp_path):
+    from data_layer.errors import AgentwatchError
+    from data_layer.sources import open_source
+
+    secret = tmp_path / "notes.txt"
+    secret.write_text("root:x:0:0:top-secret-line\n")
+    with pytest.raises(AgentwatchError) as err:
+        open_source(secret)
+    assert "top-secret" not in str(err.value) and "root:x" not in str(err.value)

@@ -65,6 +65,7 @@ class Choice:
 
 
 REFRESH_VAR = "AGENTWATCH_REFRESH_S"
+ALLOW_PATHS_VAR = "AGENTWATCH_ALLOW_PATHS"  # "0": the sidebar takes uploads and URLs, not paths
 
 
 class _ServerCache:
@@ -171,10 +172,17 @@ def choose_typed(text: str) -> None:
     """on_change of the sidebar's path-or-URL box. A typed password does not stay on the page:
     the box is emptied (the sidebar's source label shows the URL with the password masked).
     """
-    if text.strip():
-        choose(_from_location("sidebar", text))
-        if _has_password(text):
-            st.session_state["typed_source"] = ""
+    if not text.strip():
+        return
+    if "://" not in text and os.environ.get(ALLOW_PATHS_VAR, "1") == "0":
+        st.session_state["source_error"] = (
+            "Opening files by path is turned off on this server (AGENTWATCH_ALLOW_PATHS=0)."
+            " Upload the file instead, or type a database URL."
+        )
+        return
+    choose(_from_location("sidebar", text))
+    if _has_password(text):
+        st.session_state["typed_source"] = ""
 
 
 def _has_password(text: str) -> bool:

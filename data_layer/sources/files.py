@@ -149,11 +149,13 @@ def _text_kind(path: Path, text: str) -> str:
         first_line = stripped.split("\n", 1)[0].strip()
         return "jsonl" if first_line.endswith("}") and _is_json(first_line) else "json"
     if suffix == ".json":
-        raise BadExport(f"{name} does not start with JSON ({stripped[:20]!r}). Upload a JSON export.")
+        # The file's own bytes are never quoted back: a typed path can name any file the server
+        # can read (/etc/passwd), and the message would hand its first line to whoever typed it.
+        raise BadExport(f"{name} does not start with JSON ([ or {{). Upload a JSON export.")
     if "," in stripped.split("\n", 1)[0] or suffix in (".tsv", ".txt"):
         return "csv"
     raise BadExport(
-        f"{name} is not a JSON, JSON-lines, CSV, Parquet or SQLite file (it starts {stripped[:20]!r})."
+        f"{name} is not a JSON, JSON-lines, CSV, Parquet or SQLite file."
         " Upload an export in one of those formats."
     )
 
