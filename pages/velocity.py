@@ -1,5 +1,7 @@
 """Velocity: how fast work gets done — tasks completed, the status funnel, cycle times, throughput."""
 
+from datetime import timedelta
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -67,11 +69,14 @@ else:
     )
 
 if ctx.has("llm_calls"):
-    hourly = queries.llm_usage(store, f, bucket="hour", by="agent")
-    if not hourly.empty:
+    # Hourly up to two weeks (336 bars a series); a longer period in days or weeks, so that a year
+    # of eight agents is not 70,000 bars.
+    bucket = ctx.bucket(hours_up_to=timedelta(days=14))
+    throughput = queries.llm_usage(store, f, bucket=bucket, by="agent")
+    if not throughput.empty:
         fig = charts.bars_over_time(
-            hourly, "calls", color="agent", palettes=palettes,
-            title="LLM-call throughput per hour, by agent", y_title="calls per hour",
+            throughput, "calls", color="agent", palettes=palettes,
+            title=f"LLM-call throughput per {bucket}, by agent", y_title=f"calls per {bucket}",
         )  # fmt: skip
         page.chart(fig, "velocity_throughput", filter_on="agents")
 

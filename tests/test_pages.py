@@ -13,6 +13,7 @@ source's store comes from the app's shared cache, so only the first test of a so
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import sqlite3
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -38,6 +40,7 @@ from tests.builders.sentinel_db import SentinelData
 from tests.conftest import ROOT
 from tests.seed_sql import seed_sql
 from ui import source as app_source
+from ui.charts import MAX_POINTS
 from ui.page import CONTEXT_KEY, fmt_delta, fmt_number, md
 
 PAGES = ["overview", "velocity", "cost", "tokens", "latency", "security", "sessions", "data"]
@@ -228,6 +231,20 @@ def assert_rendered(at: AppTest) -> None:
     assert not errors
 
 
+def chart_points(at: AppTest) -> list[int]:
+    """Points each Plotly chart on the page sends to the browser (per trace, the longer of x and y)."""
+
+    def length(values: list | dict) -> int:
+        if isinstance(values, dict):  # Plotly's typed array: base64 bytes of one dtype
+            return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
+        return len(values)
+
+    def points(trace: dict) -> int:
+        return max((length(trace[k]) for k in ("x", "y") if k in trace), default=0)
+
+    return [sum(points(t) for t in json.loads(c.proto.spec)["data"]) for c in at.get("plotly_chart")]
+
+
 def shown_metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
@@ -391,6 +408,7 @@ def test_page_renders_the_data_layers_figures(source, page, preset):
     assert_rendered(at)
     assert at.title[0].value == page.capitalize()
     CHECKS[page](at, source.store, period(source.store, preset))
+    assert max(chart_points(at), default=0) <= MAX_POINTS  # aggregates, never rows (the demo has 23k calls)
 
 
 @pytest.mark.parametrize("page", PAGES)

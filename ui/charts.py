@@ -42,6 +42,8 @@ PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#EECA3B",
     "#9D755D", "#FF9DA6", "#2E86AB", "#8CD17D", "#BAB0AC", "#D4A6C8",
 ]  # fmt: skip
+# No chart sends more points than this. Charts draw aggregates, never rows: time buckets sized to
+# the period (PageContext.bucket, ~400 at most) and log bins; tests/test_pages.py checks every chart.
 MAX_POINTS = 10_000
 
 
@@ -194,7 +196,10 @@ def bars(
 def stacked_bars(
     frame: pd.DataFrame, category: str, parts: dict[str, str], *, title: str, x_title: str, height: int = 320
 ) -> go.Figure:
-    """Horizontal bars per category, stacked from several count columns (``parts``: column -> label)."""
+    """Horizontal bars per category, stacked from several count columns (``parts``: column -> label).
+    The chart grows with the categories so that every one keeps its label.
+    """
+    height = max(height, 150 + 22 * frame[category].nunique())
     fig = go.Figure()
     for i, (column, label) in enumerate(parts.items()):
         fig.add_trace(
@@ -208,8 +213,13 @@ def stacked_bars(
         )
     fig.update_layout(barmode="stack")
     fig = _finish(fig, title, x_title, None, height)
-    fig.update_yaxes(autorange="reversed", type="category", title=None)
-    fig.update_layout(hovermode="closest")
+    fig.update_yaxes(autorange="reversed", type="category", title=None, dtick=1)
+    # The legend is placed from the bottom of the figure, not of the plot, so the plot makes room
+    # for it: placed from the plot (as _finish does) it lands on the x title in a narrow column.
+    fig.update_layout(
+        hovermode="closest",
+        legend={"yref": "container", "y": 0, "yanchor": "bottom", "traceorder": "normal"},
+    )
     return fig
 
 
@@ -251,13 +261,6 @@ def _short(v: float) -> str:
     if v >= 1_000:
         return f"{v / 1_000:.3g}k"
     return f"{v:.3g}"
-
-
-def sampled_note(points: int) -> str | None:
-    """What to say under a chart that had to aggregate or sample to stay under MAX_POINTS."""
-    if points <= MAX_POINTS:
-        return None
-    return f"{points:,} points aggregated to stay under {MAX_POINTS:,}."
 
 
 def series_panels(

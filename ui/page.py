@@ -39,8 +39,10 @@ class PageContext:
         counts = self.store.memo("row_counts", self.store.row_counts)
         return table in self.store.info.provided and counts.get(table, 0) > 0
 
-    def bucket(self) -> str:
-        """The time bucket that keeps a chart of the filtered period readable (≤ ~400 bars)."""
+    def bucket(self, hours_up_to: timedelta = timedelta(days=3)) -> str:
+        """The time bucket that keeps a chart of the filtered period readable (≤ ~400 bars):
+        hours for periods up to ``hours_up_to``, then days, then weeks.
+        """
         start, end = self.filters.start, self.filters.end
         if start is None or end is None:
             first, last = self.store.memo("time_span", self.store.time_span)
@@ -48,7 +50,7 @@ class PageContext:
         if start is None or end is None:
             return "day"
         span = end - start
-        if span <= timedelta(days=3):
+        if span <= hours_up_to:
             return "hour"
         if span <= timedelta(days=180):
             return "day"
