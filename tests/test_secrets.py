@@ -205,10 +205,11 @@ def test_typed_file_paths_can_be_turned_off_for_shared_servers(monkeypatch, tmp_
     monkeypatch.setenv("AGENTWATCH_DEMO_DIR", str(tmp_path / "demo"))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.text_input(key="typed_source").set_value("/etc/passwd").run()
-    assert not at.exception
-    assert any("turned off" in e.value for e in at.error)
-    assert at.session_state["last_good"].origin == "demo"
+    for typed in ("/etc/passwd", "sqlite:////etc/passwd"):
+        at.text_input(key="typed_source").set_value(typed).run()
+        assert not at.exception
+        assert any("turned off" in e.value for e in at.error), typed
+        assert at.session_state["last_good"].origin == "demo"
 
 
 def test_a_file_that_is_no_export_is_not_quoted_back(tmp_path):

@@ -174,15 +174,21 @@ def choose_typed(text: str) -> None:
     """
     if not text.strip():
         return
-    if "://" not in text and os.environ.get(ALLOW_PATHS_VAR, "1") == "0":
+    if os.environ.get(ALLOW_PATHS_VAR, "1") == "0" and _opens_a_server_file(text):
         st.session_state["source_error"] = (
-            "Opening files by path is turned off on this server (AGENTWATCH_ALLOW_PATHS=0)."
-            " Upload the file instead, or type a database URL."
+            "Opening files on this server is turned off (AGENTWATCH_ALLOW_PATHS=0)."
+            " Upload the file instead, or type a PostgreSQL URL."
         )
         return
     choose(_from_location("sidebar", text))
     if _has_password(text):
         st.session_state["typed_source"] = ""
+
+
+def _opens_a_server_file(text: str) -> bool:
+    """A path, or a URL that is one (sqlite:////etc/app.db): anything but a PostgreSQL server."""
+    scheme = text.strip().split("://", 1)[0].lower() if "://" in text else ""
+    return not scheme.startswith("postgres")
 
 
 def _has_password(text: str) -> bool:
