@@ -97,7 +97,9 @@ def _finish(fig: go.Figure, title: str, x_title: str | None, y_title: str | None
         title={"text": title, "font": {"size": 15}},
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "title": None},
+        # Placed from the bottom of the figure, not of the plot, so the plot makes room for it:
+        # placed from the plot it covers the x title or the second line of date ticks.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0, "title": None},
         hovermode="x unified",
     )
     fig.update_xaxes(title=x_title)
@@ -214,12 +216,7 @@ def stacked_bars(
     fig.update_layout(barmode="stack")
     fig = _finish(fig, title, x_title, None, height)
     fig.update_yaxes(autorange="reversed", type="category", title=None, dtick=1)
-    # The legend is placed from the bottom of the figure, not of the plot, so the plot makes room
-    # for it: placed from the plot (as _finish does) it lands on the x title in a narrow column.
-    fig.update_layout(
-        hovermode="closest",
-        legend={"yref": "container", "y": 0, "yanchor": "bottom", "traceorder": "normal"},
-    )
+    fig.update_layout(hovermode="closest", legend={"traceorder": "normal"})
     return fig
 
 
@@ -293,16 +290,19 @@ def series_panels(
         )
         fig.update_yaxes(title_text=label, row=row, col=1, rangemode="tozero")
         drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
-        for i, t in enumerate(drawn.itertuples()):
+        for t in drawn.itertuples():
             who = t.agent if isinstance(t.agent, str) else "all agents"
+            critical = "crit" in str(t.level)
             fig.add_hline(
                 y=t.threshold,
                 line_dash="dash",
-                line_color=SEVERITY_COLORS["critical" if "crit" in str(t.level) else "high"],
+                line_color=SEVERITY_COLORS["critical" if critical else "high"],
                 annotation_text=safe(
                     f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above"
                 ),
-                annotation_position="top left" if i % 2 == 0 else "top right",  # close lines: apart
+                # Critical above its line on the right, warning below its own on the left: two close
+                # lines (warning 85, critical 95) keep their labels apart and off the other line.
+                annotation_position="top right" if critical else "bottom left",
                 row=row,
                 col=1,
             )
