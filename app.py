@@ -20,18 +20,12 @@ from ui.source import SYSTEM_TITLES
 
 st.set_page_config(page_title="Agentwatch", page_icon=":material/monitoring:", layout="wide")
 
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/velocity.py", title="Velocity", icon=":material/speed:"),
-    st.Page("pages/cost.py", title="Cost", icon=":material/payments:"),
-    st.Page("pages/tokens.py", title="Tokens", icon=":material/token:"),
-    st.Page("pages/latency.py", title="Latency", icon=":material/timer:"),
-    st.Page("pages/security.py", title="Security", icon=":material/shield:"),
-    st.Page("pages/sessions.py", title="Sessions", icon=":material/forum:"),
-    st.Page("pages/data.py", title="Data", icon=":material/database:"),
-]
-
-navigation = st.navigation(PAGES)
+navigation = st.navigation(
+    [
+        st.Page(f"pages/{name}.py", title=name.capitalize(), icon=icon, default=name == page.PAGES[0])
+        for name, icon in page.PAGE_ICONS.items()
+    ]
+)
 
 
 def _load():

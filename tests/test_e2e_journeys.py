@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browser import app_server, launch_chromium, metric_value, screenshot, wait_for_page
+from ui.page import TITLES
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["Overview", "Velocity", "Cost", "Tokens", "Latency", "Security", "Sessions", "Data"]
 AGENTS = ["billing-agent", "search-agent", "writer-agent"]
 
 
@@ -109,7 +109,7 @@ def test_uploading_an_export_then_filtering_by_agent_changes_the_kpis(server, pa
     assert "agents=search-agent" in page.url
     screenshot(page, "upload-overview-search-agent")
 
-    for name in PAGES[1:]:
+    for name in TITLES[1:]:
         page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
         wait_for_page(page, name)
         _no_exception(page)
@@ -135,7 +135,7 @@ def test_a_shared_link_reproduces_the_filtered_view(server, page):
 
 
 def test_every_page_of_the_demo_renders_without_an_exception(server, page):
-    for name in PAGES:
+    for name in TITLES:
         path = "" if name == "Overview" else name.lower()
         page.goto(f"{server}/{path}")
         wait_for_page(page, name)

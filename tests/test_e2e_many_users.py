@@ -24,10 +24,10 @@ from playwright.async_api import async_playwright
 
 from tests.browser import SCREENSHOTS, launch_chromium
 from tests.hostile.server import logged_app_server, traceback_in
+from ui.page import TITLES
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["Overview", "Velocity", "Cost", "Tokens", "Latency", "Security", "Sessions", "Data"]
 SESSIONS = 20
 TIMEOUT_MS = 240_000
 
@@ -172,7 +172,7 @@ async def one_session(context, url: str, n: int, times: list[tuple[str, float]])
     started = time.perf_counter()
     await page.goto(url)
     times.append(("Overview", await rendered(page, "Overview") - started))  # a new session's first page
-    for title in PAGES[1:]:
+    for title in TITLES[1:]:
         times.append((title, await go_to(page, title)))
     if n == 0:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -203,12 +203,12 @@ def test_twenty_sessions_open_every_page_of_the_demo_at_once(server):
     wall = time.perf_counter() - wall
     pages = np.array([t for _name, t in times])
     print(
-        f"\n{SESSIONS} concurrent sessions x {len(PAGES)} pages in {wall:.0f} s: page time"
+        f"\n{SESSIONS} concurrent sessions x {len(TITLES)} pages in {wall:.0f} s: page time"
         f" p50 {np.percentile(pages, 50):.2f} s, p95 {np.percentile(pages, 95):.2f} s,"
         f" max {pages.max():.2f} s"
         f" ({len(pages)} pages; Overview is each session's first load, the others a click in the sidebar)"
     )
-    for title in PAGES:
+    for title in TITLES:
         mine = [t for name, t in times if name == title]
         print(f"  {title:<9} p50 {np.percentile(mine, 50):.2f} s  p95 {np.percentile(mine, 95):.2f} s")
-    assert sorted(name for name, _t in times) == sorted(PAGES * SESSIONS)
+    assert sorted(name for name, _t in times) == sorted(TITLES * SESSIONS)

@@ -41,9 +41,8 @@ from tests.conftest import ROOT
 from tests.seed_sql import seed_sql
 from ui import source as app_source
 from ui.charts import MAX_POINTS
-from ui.page import CONTEXT_KEY, fmt_delta, fmt_number, md
+from ui.page import CONTEXT_KEY, PAGES, fmt_delta, fmt_number, md
 
-PAGES = ["overview", "velocity", "cost", "tokens", "latency", "security", "sessions", "data"]
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_RANGE = "7d"
 CYLESTIO_MONITOR = ROOT / "tests" / "fixtures" / "cylestio_monitor"

@@ -24,13 +24,13 @@ from data_layer.sources import load_telemetry, open_source
 from data_layer.summary import summarize
 from tests.conftest import ROOT
 from tests.summary_check import assert_same_summary
+from ui.page import PAGES
 
 FIXTURES = ROOT / "tests" / "fixtures" / "traces"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 SPANS = {s["span_id"]: s for s in EXPECTED["spans"]}
 FILES = EXPECTED["files"]
 PHOENIX = ("parquet", "csv")
-PAGES = ["overview", "velocity", "cost", "tokens", "latency", "security", "sessions", "data"]
 
 
 def spans_in(kind: str) -> list[dict]:

@@ -29,10 +29,9 @@ from tests.browser import app_server, launch_chromium, wait_for_page
 from tests.conftest import ROOT
 from tests.hostile.text import HOSTILE, HostileSource, hostile_cylestio, hostile_export
 from ui import charts
-from ui.page import md, neutralised, to_csv
+from ui.page import PAGES, md, neutralised, to_csv
 from ui.source import Choice
 
-PAGES = ["overview", "velocity", "cost", "tokens", "latency", "security", "sessions", "data"]
 # Elements whose text Streamlit renders as Markdown: data in them must arrive escaped.
 MARKDOWN_ELEMENTS = [
     "markdown",

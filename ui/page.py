@@ -21,6 +21,21 @@ from ui import source
 
 CONTEXT_KEY = "page_context"
 
+PAGE_ICONS = {
+    "overview": ":material/dashboard:",
+    "velocity": ":material/speed:",
+    "cost": ":material/payments:",
+    "tokens": ":material/token:",
+    "latency": ":material/timer:",
+    "security": ":material/shield:",
+    "sessions": ":material/forum:",
+    "data": ":material/database:",
+}
+"""The app's pages in menu order: the file under pages/ (titled as its name, capitalised) and its
+menu icon. app.py builds the navigation from it, and the tests and the benchmark visit each page."""
+PAGES = list(PAGE_ICONS)
+TITLES = [name.capitalize() for name in PAGES]
+
 
 @dataclass(frozen=True)
 class PageContext:

@@ -57,7 +57,7 @@ class Choice:
 
     @property
     def can_push_down(self) -> bool:
-        return self.target.startswith("postgres")
+        return Location.parse(self.target).is_postgres
 
     def with_pushdown(self, on: bool) -> Choice:
         key = self.key.removesuffix(":pushdown") + (":pushdown" if on else "")
@@ -174,7 +174,8 @@ def choose_typed(text: str) -> None:
     """
     if not text.strip():
         return
-    if os.environ.get(ALLOW_PATHS_VAR, "1") == "0" and _opens_a_server_file(text):
+    # Anything but a PostgreSQL server names a file here: a path, or a URL such as sqlite:////etc/x.db.
+    if os.environ.get(ALLOW_PATHS_VAR, "1") == "0" and not Location.parse(text).is_postgres:
         st.session_state["source_error"] = (
             "Opening files on this server is turned off (AGENTWATCH_ALLOW_PATHS=0)."
             " Upload the file instead, or type a PostgreSQL URL."
@@ -183,12 +184,6 @@ def choose_typed(text: str) -> None:
     choose(_from_location("sidebar", text))
     if _has_password(text):
         st.session_state["typed_source"] = ""
-
-
-def _opens_a_server_file(text: str) -> bool:
-    """A path, or a URL that is one (sqlite:////etc/app.db): anything but a PostgreSQL server."""
-    scheme = text.strip().split("://", 1)[0].lower() if "://" in text else ""
-    return not scheme.startswith("postgres")
 
 
 def _has_password(text: str) -> bool:

@@ -68,6 +68,11 @@ class Location:
         path = Path(text).expanduser()
         return cls(target=str(path), label=path.name or text, is_url=False)
 
+    @property
+    def is_postgres(self) -> bool:
+        """A PostgreSQL server's URL (postgresql://, postgres://, postgresql+psycopg://)."""
+        return self.is_url and self.target.lower().startswith("postgres")
+
     def identity(self) -> str:
         """A cache key that changes when the source does and holds no password."""
         digest = hashlib.sha256(self.target.encode()).hexdigest()[:16]
@@ -140,7 +145,7 @@ def can_push_down(source: str | Path) -> bool:
     """Whether queries on this source can run inside it: a PostgreSQL database whose adapter
     maps it in SQL (Cylestio Monitor's schema; the others are loaded)."""
     location = Location.parse(source)
-    if not location.is_url or not location.target.startswith("postgres"):
+    if not location.is_postgres:
         return False
     return hasattr(_recognise(Database(location.target)), "model_selects")
 
