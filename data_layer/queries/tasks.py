@@ -62,9 +62,11 @@ def task_statuses(backend: Backend, filters: Filters, *, by: str | None = None) 
 
 
 def cycle_times(backend: Backend, filters: Filters, *, by: str | None = None) -> pd.DataFrame:
-    """One row per (by): completed tasks with a start, and p50/p95/p99 cycle time in hours.
+    """One row per (by): completed tasks with a start and a finish, and p50/p95/p99 cycle time in hours.
 
-    Cycle time runs from started_at (else created_at) to completed_at.
+    Cycle time runs from started_at (else created_at) to completed_at. A task marked completed
+    without a completed_at has no cycle time and is left out, so ``tasks`` counts exactly the
+    values the percentiles are taken over, whether or not the period is bounded.
     """
     tasks = MODEL["tasks"]
     begin = sa.func.coalesce(tasks.c.started_at, tasks.c.created_at)
@@ -80,6 +82,7 @@ def cycle_times(backend: Backend, filters: Filters, *, by: str | None = None) ->
         .where(
             tasks.c.status == "completed",
             begin.is_not(None),
+            tasks.c.completed_at.is_not(None),
             *conditions(tasks, filters, time="completed_at"),
         )
     )
