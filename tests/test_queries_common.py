@@ -1,0 +1,113 @@
+"""The building blocks every query shares, tested through the queries that use them: time
+buckets, window edges (start inclusive, end exclusive), rollups plus raw edge hours, log bins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_layer import queries
+from data_layer.filters import Filters
+from tests import tiny
+from tests.tiny import at
+
+# Calls on both sides of every hour boundary the windows below cut, over two weeks.
+CALLS = [
+    {"call_id": f"c{i}", "ts": ts, "agent": "a" if i % 3 else "b", "model": "m", "tokens_in": i + 1}
+    for i, ts in enumerate(
+        [
+            at("00:00"), at("09:59:59"), at("10:00"), at("10:00:01"), at("10:29:59"), at("10:30"),
+            at("10:59:59"), at("11:00"), at("11:30"), at("23:59:59"), at("00:00", day=1),
+            at("12:00", day=5), at("23:59:59", day=6), at("00:00", day=7), at("08:00", day=9),
+        ]
+    )
+]  # fmt: skip
+WINDOWS = [
+    Filters(start=at("10:00"), end=at("11:00")),  # exactly one whole hour
+    Filters(start=at("10:00:01"), end=at("10:30")),  # inside one hour, end on a call
+    Filters(start=at("10:30"), end=at("11:30")),  # two partial hours, no whole one
+    Filters(start=at("09:59:59"), end=at("11:00:01")),  # a second either side of whole hours
+    Filters(start=at("10:29:59"), end=at("00:00", day=7)),  # mid-hour start, whole-day end
+    Filters(start=at("10:29:59")),  # open end
+    Filters(end=at("10:30")),  # open start
+]
+
+
+@pytest.mark.parametrize("rollups", [True, False], ids=["rollups", "raw rows"])
+@pytest.mark.parametrize("f", WINDOWS)
+def test_a_window_keeps_calls_from_its_start_up_to_but_not_including_its_end(rollups, f):
+    backend = tiny.store(rollups=rollups, llm_calls=CALLS)
+    rows = tiny.selected(tiny.frame(CALLS), f, fields={})
+    got = queries.llm_usage(backend, f, by="agent")
+    want = rows.groupby("agent")["tokens_in"].agg(["size", "sum"])
+    assert dict(zip(got["agent"], zip(got["calls"], got["tokens_in"], strict=True), strict=True)) == {
+        agent: (n, total) for agent, (n, total) in want.iterrows()
+    }
+
+
+@pytest.mark.parametrize("bucket", ["hour", "day", "week"])
+def test_buckets_start_on_the_hour_the_day_and_the_monday(bucket):
+    backend = tiny.store(llm_calls=CALLS)
+    ts = pd.to_datetime(tiny.frame(CALLS)["ts"], utc=True)
+    if bucket == "week":
+        start = (ts.dt.floor("D") - pd.to_timedelta(ts.dt.day_of_week, unit="D")).rename("bucket")
+    else:
+        start = ts.dt.floor({"hour": "h", "day": "D"}[bucket]).rename("bucket")
+    want = start.value_counts().sort_index()
+    got = queries.llm_usage(backend, Filters(), bucket=bucket)
+    assert dict(zip(got["bucket"], got["calls"], strict=True)) == want.to_dict()
+
+
+def test_an_unknown_bucket_is_refused():
+    with pytest.raises(ValueError, match="bucket must be one of"):
+        queries.llm_usage(tiny.store(llm_calls=CALLS), Filters(), bucket="minute; drop table x")
+
+
+# Values at and next to bin edges (1000 is where a bin starts, in every database), zero, and
+# values a histogram leaves out: negative and missing.
+LATENCIES = [0.0, 0.0, 0.001, 1.0, 1.0, 9.999, 10.0, 10.001, 999.999, 1000.0, 1000.0, 1e6, -4.0, None]
+
+
+def _log_bins(values: list, k: int) -> list[tuple[float, float, int]]:
+    """Bins recomputed with numpy: bin i holds [10^(i/k), 10^((i+1)/k)), zero a bin of its own."""
+    bins: dict[float, list] = {}
+    for v in values:
+        if v is None or v < 0:
+            continue
+        if v == 0:
+            bins.setdefault(-np.inf, [0.0, 0.0, 0])[2] += 1
+        else:
+            i = int(np.floor(np.log10(v) * k + 1e-9))
+            bins.setdefault(i, [10 ** (i / k), 10 ** ((i + 1) / k), 0])[2] += 1
+    return [tuple(bins[i]) for i in sorted(bins)]
+
+
+@pytest.mark.parametrize("k", [1, 4, 8])
+def test_log_bins_hold_each_value_once_with_zero_apart_and_negatives_left_out(k):
+    rows = [{"call_id": f"c{i}", "ts": at("10:00"), "latency_ms": v} for i, v in enumerate(LATENCIES)]
+    got = queries.llm_histogram(tiny.store(llm_calls=rows), Filters(), bins_per_decade=k)
+    want = _log_bins(LATENCIES, k)
+    assert [(pytest.approx(a), pytest.approx(b), n) for a, b, n in want] == list(
+        got[["bin_start", "bin_end", "count"]].itertuples(index=False, name=None)
+    )
+    assert got["count"].sum() == sum(1 for v in LATENCIES if v is not None and v >= 0)
+
+
+def test_a_decade_boundary_starts_its_bin():
+    rows = [{"call_id": "x", "ts": at("10:00"), "tokens_in": 1000}]
+    got = queries.llm_histogram(tiny.store(llm_calls=rows), Filters(), measure="tokens_in", bins_per_decade=8)
+    assert got[["bin_start", "count"]].values.tolist() == [[pytest.approx(1000.0), 1]]
+
+
+def test_log_bins_follow_the_filter():
+    rows = [{"call_id": f"c{i}", "ts": at(t), "agent": a, "latency_ms": 5.0} for i, (t, a) in
+            enumerate([("09:00", "a"), ("10:00", "a"), ("10:00", "b")])]  # fmt: skip
+    backend = tiny.store(llm_calls=rows)
+    got = queries.llm_histogram(backend, Filters(start=at("09:30"), agents=("a",)))
+    assert got["count"].tolist() == [1]
+
+
+def test_a_histogram_of_an_unknown_measure_is_refused():
+    with pytest.raises(ValueError, match="measure must be one of"):
+        queries.llm_histogram(tiny.store(llm_calls=CALLS), Filters(), measure="prompt")
