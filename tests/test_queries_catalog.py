@@ -60,9 +60,12 @@ ALERTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def catalog() -> Store:
-    return tiny.store(llm_calls=CALLS, tool_calls=TOOLS, sessions=SESSIONS, alerts=ALERTS)
+@pytest.fixture(scope="module", params=tiny.BACKENDS[1:])
+def catalog(request):
+    agents = [{"agent": a} for a in ("c", "b", "a")]
+    return tiny.backend(
+        request, agents=agents, llm_calls=CALLS, tool_calls=TOOLS, sessions=SESSIONS, alerts=ALERTS
+    )
 
 
 def test_data_quality_counts_each_finding_as_pandas_does(catalog):
@@ -102,6 +105,11 @@ def test_filter_options_list_each_filters_values_once_with_severities_in_scale_o
     assert options["severities"] == ["low", "critical", "custom"]
     assert options["sessions"] == ["s2", "s1"]  # most recently active first: s2 at 09:20, s1 at 09:10
     assert options["event_types"] == []
+
+
+def test_the_store_lists_the_agents_its_rows_name_when_the_source_has_no_agent_table():
+    backend = tiny.store(llm_calls=CALLS, tool_calls=TOOLS)
+    assert queries.filter_options(backend)["agents"] == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize(

@@ -34,10 +34,20 @@ WINDOWS = [
 ]
 
 
-@pytest.mark.parametrize("rollups", [True, False], ids=["rollups", "raw rows"])
+@pytest.fixture(scope="module", params=tiny.BACKENDS)
+def calls(request):
+    return tiny.backend(request, llm_calls=CALLS)
+
+
+@pytest.fixture(params=tiny.BACKENDS[1:])
+def make(request):
+    """Builds the test's rows on each backend in turn."""
+    return lambda **tables: tiny.backend(request, **tables)
+
+
 @pytest.mark.parametrize("f", WINDOWS)
-def test_a_window_keeps_calls_from_its_start_up_to_but_not_including_its_end(rollups, f):
-    backend = tiny.store(rollups=rollups, llm_calls=CALLS)
+def test_a_window_keeps_calls_from_its_start_up_to_but_not_including_its_end(calls, f):
+    backend = calls
     rows = tiny.selected(tiny.frame(CALLS), f, fields={})
     got = queries.llm_usage(backend, f, by="agent")
     want = rows.groupby("agent")["tokens_in"].agg(["size", "sum"])
@@ -47,8 +57,8 @@ def test_a_window_keeps_calls_from_its_start_up_to_but_not_including_its_end(rol
 
 
 @pytest.mark.parametrize("bucket", ["hour", "day", "week"])
-def test_buckets_start_on_the_hour_the_day_and_the_monday(bucket):
-    backend = tiny.store(llm_calls=CALLS)
+def test_buckets_start_on_the_hour_the_day_and_the_monday(calls, bucket):
+    backend = calls
     ts = pd.to_datetime(tiny.frame(CALLS)["ts"], utc=True)
     if bucket == "week":
         start = (ts.dt.floor("D") - pd.to_timedelta(ts.dt.day_of_week, unit="D")).rename("bucket")
@@ -84,9 +94,9 @@ def _log_bins(values: list, k: int) -> list[tuple[float, float, int]]:
 
 
 @pytest.mark.parametrize("k", [1, 4, 8])
-def test_log_bins_hold_each_value_once_with_zero_apart_and_negatives_left_out(k):
+def test_log_bins_hold_each_value_once_with_zero_apart_and_negatives_left_out(make, k):
     rows = [{"call_id": f"c{i}", "ts": at("10:00"), "latency_ms": v} for i, v in enumerate(LATENCIES)]
-    got = queries.llm_histogram(tiny.store(llm_calls=rows), Filters(), bins_per_decade=k)
+    got = queries.llm_histogram(make(llm_calls=rows), Filters(), bins_per_decade=k)
     want = _log_bins(LATENCIES, k)
     assert [(pytest.approx(a), pytest.approx(b), n) for a, b, n in want] == list(
         got[["bin_start", "bin_end", "count"]].itertuples(index=False, name=None)
@@ -94,9 +104,9 @@ def test_log_bins_hold_each_value_once_with_zero_apart_and_negatives_left_out(k)
     assert got["count"].sum() == sum(1 for v in LATENCIES if v is not None and v >= 0)
 
 
-def test_a_decade_boundary_starts_its_bin():
+def test_a_decade_boundary_starts_its_bin(make):
     rows = [{"call_id": "x", "ts": at("10:00"), "tokens_in": 1000}]
-    got = queries.llm_histogram(tiny.store(llm_calls=rows), Filters(), measure="tokens_in", bins_per_decade=8)
+    got = queries.llm_histogram(make(llm_calls=rows), Filters(), measure="tokens_in", bins_per_decade=8)
     assert got[["bin_start", "count"]].values.tolist() == [[pytest.approx(1000.0), 1]]
 
 

@@ -193,9 +193,19 @@ TINY_FILTERS = [
 ]
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["rollups", "raw rows"])
-def tiny_calls(request) -> Store:
-    return tiny.store(rollups=request.param, llm_calls=TINY_CALLS)
+@pytest.fixture(scope="module", params=tiny.BACKENDS)
+def tiny_calls(request):
+    return tiny.backend(request, llm_calls=TINY_CALLS)
+
+
+@pytest.fixture(scope="module", params=tiny.BACKENDS)
+def tiny_tools(request):
+    return tiny.backend(request, tool_calls=TINY_TOOLS)
+
+
+@pytest.fixture(scope="module", params=tiny.BACKENDS[1:])
+def calls_and_tasks(request):
+    return tiny.backend(request, llm_calls=TINY_CALLS, tasks=TINY_TASKS)
 
 
 def _sum_or_missing(values: pd.Series) -> float | None:
@@ -270,10 +280,9 @@ TINY_TOOLS = [
 ]
 
 
-@pytest.mark.parametrize("rollups", [True, False])
 @pytest.mark.parametrize("f", [*TINY_FILTERS[:4], Filters(tools=("fetch",), start=at("09:30"))])
-def test_tool_usage_counts_failures_only_where_success_is_false(rollups, f):
-    backend = tiny.store(rollups=rollups, tool_calls=TINY_TOOLS)
+def test_tool_usage_counts_failures_only_where_success_is_false(tiny_tools, f):
+    backend = tiny_tools
     rows = tiny.selected(tiny.frame(TINY_TOOLS), f, fields={**LLM_FIELDS, "tools": "tool"})
     got = queries.tool_usage(backend, f).iloc[0]
     assert got["calls"] == len(rows)
@@ -296,8 +305,8 @@ TINY_TASKS = [
     [Filters(), Filters(start=at("09:50"), end=at("12:00")), Filters(agents=("a", "c")),
      Filters(models=("other-llm",)), Filters(start=at("11:00"))],
 )  # fmt: skip
-def test_cost_per_completed_task_divides_each_agents_cost_by_its_completions(f):
-    backend = tiny.store(llm_calls=TINY_CALLS, tasks=TINY_TASKS)
+def test_cost_per_completed_task_divides_each_agents_cost_by_its_completions(calls_and_tasks, f):
+    backend = calls_and_tasks
     calls = tiny.selected(tiny.frame(TINY_CALLS), f, fields=LLM_FIELDS)
     tasks = tiny.frame(TINY_TASKS)
     completed_rows = tasks[tasks["status"] == "completed"]

@@ -32,9 +32,9 @@ EVENTS = [
 FILTERS = [Filters(), Filters(start=at("09:30"), end=at("11:00")), Filters(agents=("a",))]
 
 
-@pytest.fixture(scope="module")
-def metrics_store():
-    return tiny.store(metrics=METRICS, thresholds=THRESHOLDS, events=EVENTS)
+@pytest.fixture(scope="module", params=tiny.BACKENDS[1:])
+def metrics_store(request):
+    return tiny.backend(request, metrics=METRICS, thresholds=THRESHOLDS, events=EVENTS)
 
 
 @pytest.mark.parametrize("f", FILTERS)

@@ -12,6 +12,13 @@ from data_layer.model import SEVERITIES
 from tests import tiny
 from tests.tiny import at
 
+
+@pytest.fixture(params=tiny.BACKENDS)
+def make(request):
+    """Builds the test's rows on each backend in turn."""
+    return lambda **tables: tiny.backend(request, **tables)
+
+
 PREVIOUS = Filters(start=at("00:00"), end=at("00:00", day=1))
 CURRENT = Filters(start=at("00:00", day=1), end=at("00:00", day=2))
 
@@ -61,36 +68,36 @@ def _what_changed_oracle(calls: list[dict], measure: str) -> str:
     )
 
 
-def test_what_changed_names_the_agent_or_model_whose_cost_moved_most():
-    backend = tiny.store(llm_calls=CALLS)
+def test_what_changed_names_the_agent_or_model_whose_cost_moved_most(make):
+    backend = make(llm_calls=CALLS)
     assert queries.what_changed(backend, CURRENT) == _what_changed_oracle(CALLS, "cost")
 
 
-def test_what_changed_counts_calls_when_no_call_has_a_cost():
+def test_what_changed_counts_calls_when_no_call_has_a_cost(make):
     calls = [{**row, "cost_usd": None} for row in CALLS]
-    backend = tiny.store(llm_calls=calls)
+    backend = make(llm_calls=calls)
     assert queries.what_changed(backend, CURRENT) == _what_changed_oracle(calls, "calls")
 
 
-def test_what_changed_sees_a_drop_to_nothing_for_an_agent_gone_quiet():
+def test_what_changed_sees_a_drop_to_nothing_for_an_agent_gone_quiet(make):
     calls = [*CALLS, {"ts": at("08:00"), "agent": "d", "model": "m1", "cost_usd": 9.0, "tokens_in": 1}]
-    backend = tiny.store(llm_calls=calls)
+    backend = make(llm_calls=calls)
     sentence = queries.what_changed(backend, CURRENT)
     assert sentence == _what_changed_oracle(calls, "cost")
     assert "agent d (−$9.00)" in sentence and sentence.startswith("Cost down")
 
 
-def test_what_changed_says_no_change_when_both_periods_are_equal():
+def test_what_changed_says_no_change_when_both_periods_are_equal(make):
     calls = [row for row in CALLS if row["ts"] < at("00:00", day=1)]
     calls += [{**row, "ts": row["ts"] + (at("00:00", day=1) - at("00:00"))} for row in calls]
-    backend = tiny.store(llm_calls=calls)
+    backend = make(llm_calls=calls)
     assert (
         queries.what_changed(backend, CURRENT) == "No change against the previous period of the same length."
     )
 
 
-def test_what_changed_has_nothing_to_say_without_a_bounded_period_or_calls():
-    backend = tiny.store(llm_calls=CALLS)
+def test_what_changed_has_nothing_to_say_without_a_bounded_period_or_calls(make):
+    backend = make(llm_calls=CALLS)
     assert queries.what_changed(backend, Filters(start=at("00:00"))) is None
     assert queries.what_changed(backend, Filters(start=at("00:00", day=5), end=at("00:00", day=6))) is None
 
@@ -127,10 +134,8 @@ TREND_ALERTS = [
 @pytest.mark.parametrize(
     "f", [Filters(), Filters(start=at("09:30"), end=at("09:30", day=3)), Filters(agents=("b",))]
 )
-def test_kpi_trends_give_one_value_per_day_with_any_activity(f):
-    backend = tiny.store(
-        llm_calls=TREND_CALLS, tool_calls=TREND_TOOLS, tasks=TREND_TASKS, alerts=TREND_ALERTS
-    )
+def test_kpi_trends_give_one_value_per_day_with_any_activity(make, f):
+    backend = make(llm_calls=TREND_CALLS, tool_calls=TREND_TOOLS, tasks=TREND_TASKS, alerts=TREND_ALERTS)
     fields = {"agents": "agent"}
     calls = tiny.selected(tiny.frame(TREND_CALLS), f, fields=fields)
     tools = tiny.selected(tiny.frame(TREND_TOOLS), f, fields=fields)
@@ -175,8 +180,8 @@ def test_kpi_trends_give_one_value_per_day_with_any_activity(f):
         assert got[kpi] == pytest.approx(values, rel=1e-12), kpi
 
 
-def test_overview_kpis_compare_each_figure_with_the_previous_period():
-    backend = tiny.store(llm_calls=CALLS)
+def test_overview_kpis_compare_each_figure_with_the_previous_period(make):
+    backend = make(llm_calls=CALLS)
     got = queries.overview_kpis(backend, CURRENT).set_index("kpi")
     for f, column in ((CURRENT, "current"), (PREVIOUS, "previous")):
         rows = tiny.selected(tiny.frame(CALLS), f, fields={})

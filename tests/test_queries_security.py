@@ -59,9 +59,9 @@ FILTERS = [
 ]
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["rollups", "raw rows"])
+@pytest.fixture(scope="module", params=tiny.BACKENDS)
 def security_store(request):
-    return tiny.store(rollups=request.param, llm_calls=CALLS, alerts=ALERTS, flagged_events=FLAGGED)
+    return tiny.backend(request, llm_calls=CALLS, alerts=ALERTS, flagged_events=FLAGGED)
 
 
 def _alerts(f: Filters) -> pd.DataFrame:

@@ -7,7 +7,6 @@ import pytest
 
 from data_layer import queries
 from data_layer.filters import Filters
-from data_layer.store import Store
 from tests import tiny
 from tests.tiny import at
 
@@ -63,9 +62,10 @@ EVENTS = [
 FIELDS = {"agents": "agent", "sessions": "session"}
 
 
-@pytest.fixture(scope="module")
-def sessions_store() -> Store:
-    return tiny.store(
+@pytest.fixture(scope="module", params=tiny.BACKENDS[1:])
+def sessions_store(request):
+    return tiny.backend(
+        request,
         llm_calls=CALLS,
         tool_calls=TOOLS,
         alerts=ALERTS,

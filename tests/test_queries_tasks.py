@@ -42,9 +42,9 @@ FILTERS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tasks_store():
-    return tiny.store(tasks=TASKS)
+@pytest.fixture(scope="module", params=tiny.BACKENDS[1:])
+def tasks_store(request):
+    return tiny.backend(request, tasks=TASKS)
 
 
 def _tasks() -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
 from data_layer.model import Telemetry
 from data_layer.store import SourceInfo, Store
@@ -41,6 +42,18 @@ def store(*, rollups: bool = True, **tables: list[dict]) -> Store:
     return built
 
 
+# The backends a tiny test runs on: the DuckDB store reading rollups for whole hours, the same
+# store reading raw rows only, and pushdown into PostgreSQL (skipped without a server).
+BACKENDS = ["rollups", "raw rows", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def backend(request: pytest.FixtureRequest, **tables: list[dict]):
+    """``tables`` on the backend a fixture parametrized with ``BACKENDS`` asks for."""
+    if request.param == "postgres":
+        return pushdown(request.getfixturevalue("make_pg_database")("tiny"), **tables)
+    return store(rollups=request.param == "rollups", **tables)
+
+
 def selected(rows: pd.DataFrame, filters, *, time: str | None = "ts", fields: dict[str, str]) -> pd.DataFrame:
     """The rows a filter keeps, in plain pandas: start inclusive, end exclusive, a missing time
     kept only when the window is unbounded; ``fields`` maps filter fields to the table's columns.
@@ -57,3 +70,30 @@ def selected(rows: pd.DataFrame, filters, *, time: str | None = "ts", fields: di
         if wanted:
             keep &= rows[column].isin(wanted)
     return rows[keep]
+
+
+def pushdown(url: str, **tables: list[dict]):
+    """The same rows in the PostgreSQL database at ``url``, queried by pushdown.
+
+    Each table is written as ``tiny_<name>`` with the rows' own types (timestamptz, numbers,
+    JSON text for lists), and mapped to the model by a one-line SELECT per table, the way an
+    adapter over a database maps its tables.
+    """
+    from types import SimpleNamespace
+
+    import sqlalchemy as sa
+
+    from data_layer.pushdown import PushdownBackend
+    from data_layer.sources.database import Database
+
+    writer = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with writer.begin() as con:
+        for name, rows in tables.items():
+            frame(rows).to_sql(f"tiny_{name}", con, index=False)
+    writer.dispose()
+
+    def model_selects(db: Database) -> dict[str, sa.Select]:
+        return {name: sa.select(db.table(f"tiny_{name}")) for name in tables}
+
+    info = SourceInfo(system="tiny", label="tiny", provided=frozenset(tables))
+    return PushdownBackend(Database(url), SimpleNamespace(model_selects=model_selects), info)
