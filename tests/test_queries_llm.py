@@ -273,11 +273,15 @@ def test_llm_latency_per_model_is_numpys_linear_percentile_of_the_calls_with_one
 
 
 TINY_TOOLS = [
-    {"call_id": "t1", "ts": at("09:10"), "agent": "a", "session": "s1", "tool": "search", "success": True},
-    {"call_id": "t2", "ts": at("09:40"), "agent": "a", "session": "s1", "tool": "search", "success": False},
-    {"call_id": "t3", "ts": at("10:05"), "agent": "b", "session": "s2", "tool": "fetch", "success": None},
-    {"call_id": "t4", "ts": at("11:30"), "agent": "b", "session": "s3", "tool": "fetch", "success": False},
-]
+    {"call_id": "t1", "ts": at("09:10"), "agent": "a", "session": "s1", "tool": "search", "success": True,
+     "latency_ms": 12.0},
+    {"call_id": "t2", "ts": at("09:40"), "agent": "a", "session": "s1", "tool": "search", "success": False,
+     "latency_ms": 30.0},
+    {"call_id": "t3", "ts": at("10:05"), "agent": "b", "session": "s2", "tool": "fetch", "success": None,
+     "latency_ms": None},
+    {"call_id": "t4", "ts": at("11:30"), "agent": "b", "session": "s3", "tool": "fetch", "success": False,
+     "latency_ms": 7.5},
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("f", [*TINY_FILTERS[:4], Filters(tools=("fetch",), start=at("09:30"))])
@@ -288,6 +292,18 @@ def test_tool_usage_counts_failures_only_where_success_is_false(tiny_tools, f):
     assert got["calls"] == len(rows)
     assert got["failures"] == (rows["success"] == False).sum()  # noqa: E712 - None is not a failure
     assert got["calls_with_outcome"] == rows["success"].notna().sum()
+
+
+@pytest.mark.parametrize("f", TINY_FILTERS[:4])
+def test_tool_latency_per_tool_is_numpys_linear_percentile(tiny_tools, f):
+    rows = tiny.selected(tiny.frame(TINY_TOOLS), f, fields={**LLM_FIELDS, "tools": "tool"})
+    got = queries.tool_latency(tiny_tools, f, by="tool").set_index("tool")
+    assert sorted(got.index) == sorted(rows["tool"].unique())
+    for tool, group in rows.groupby("tool"):
+        values = group["latency_ms"].dropna().astype(float)
+        assert got.loc[tool, "calls_with_latency"] == len(values)
+        for name, q in queries.PERCENTILES.items():
+            assert _same_value(got.loc[tool, name], np.percentile(values, q * 100) if len(values) else None)
 
 
 TINY_TASKS = [

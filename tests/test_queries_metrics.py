@@ -84,6 +84,15 @@ def test_threshold_breaches_apply_global_thresholds_to_every_agent_and_own_ones_
     assert {(r.metric, r.level): (r.samples, r.breaches) for r in got.itertuples()} == want
 
 
+@pytest.mark.parametrize("f", FILTERS)
+def test_thresholds_listed_are_the_global_ones_and_the_filtered_agents_own(metrics_store, f):
+    want = [t for t in THRESHOLDS if not f.agents or t["agent"] is None or t["agent"] in f.agents]
+    got = queries.thresholds(metrics_store, f)
+    assert sorted(zip(got["metric"], got["level"], strict=True)) == sorted(
+        (t["metric"], t["level"]) for t in want
+    )
+
+
 @pytest.mark.parametrize("f", [*FILTERS, Filters(event_types=("message",))])
 def test_event_counts_match_pandas_by_type(metrics_store, f):
     rows = tiny.selected(tiny.frame(EVENTS), f, fields={"agents": "agent", "event_types": "type"})

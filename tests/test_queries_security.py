@@ -115,6 +115,22 @@ def test_alert_counts_match_pandas_grouping(security_store, f, by):
 
 
 @pytest.mark.parametrize("f", FILTERS)
+def test_alert_list_holds_the_filtered_alerts_newest_first(security_store, f):
+    want = _alerts(f).sort_values(["ts", "alert_id"], ascending=[False, True])
+    got = queries.alert_list(security_store, f)
+    assert got["alert_id"].tolist() == want["alert_id"].tolist()
+
+
+def test_alert_list_keeps_only_the_newest_up_to_the_limit(security_store):
+    assert queries.alert_list(security_store, Filters(), limit=2)["alert_id"].tolist() == ["x5", "x4"]
+
+
+@pytest.mark.parametrize(("event_id", "found"), [("c3", ["c3"]), ("nope", []), ("c3' or '1'='1", [])])
+def test_event_detail_finds_the_one_call_behind_an_event(security_store, event_id, found):
+    assert queries.event_detail(security_store, event_id)["call_id"].tolist() == found
+
+
+@pytest.mark.parametrize("f", FILTERS)
 def test_open_alerts_by_severity_leave_acknowledged_and_resolved_out(security_store, f):
     alerts = _alerts(f)
     want = alerts[alerts["status"] == "open"].groupby("severity").size().to_dict()
