@@ -21,12 +21,21 @@ def _genai_price(model: str, ts: datetime, tokens_in: int, tokens_out: int) -> f
     return float(genai_prices.calc_price(usage, model, genai_request_timestamp=ts).total_price)
 
 
-def _estimated(model: str, ts: datetime, tokens_in: int | None, tokens_out: int | None, cost=None):
-    """(cost_usd, cost_source) the store gives one call."""
-    row = {"call_id": "c", "ts": ts, "model": model, "tokens_in": tokens_in, "tokens_out": tokens_out,
-           "cost_usd": cost}  # fmt: skip
-    calls = tiny.store(llm_calls=[row]).frame("llm_calls")
-    return calls.loc[0, "cost_usd"], calls.loc[0, "cost_source"]
+@pytest.fixture(params=["store", pytest.param("postgres", marks=pytest.mark.postgres)])
+def estimate(request):
+    """(cost_usd, cost_source) the store, or pushdown into PostgreSQL, gives one call."""
+
+    def one_call(model: str, ts: datetime, tokens_in: int | None, tokens_out: int | None, cost=None):
+        row = {"call_id": "c", "ts": ts, "model": model, "tokens_in": tokens_in, "tokens_out": tokens_out,
+               "cost_usd": cost}  # fmt: skip
+        if request.param == "postgres":
+            backend = tiny.pushdown(request.getfixturevalue("make_pg_database")("price"), llm_calls=[row])
+        else:
+            backend = tiny.store(llm_calls=[row])
+        calls = backend.frame("llm_calls")
+        return calls.loc[0, "cost_usd"], calls.loc[0, "cost_source"]
+
+    return one_call
 
 
 def _t(*args: int) -> datetime:
@@ -51,8 +60,10 @@ PRICED = [
 
 
 @pytest.mark.parametrize(("model", "ts", "tokens_in", "tokens_out"), PRICED)
-def test_a_call_without_a_recorded_cost_gets_genai_prices_estimate(model, ts, tokens_in, tokens_out):
-    cost, source = _estimated(model, ts, tokens_in, tokens_out)
+def test_a_call_without_a_recorded_cost_gets_genai_prices_estimate(
+    estimate, model, ts, tokens_in, tokens_out
+):
+    cost, source = estimate(model, ts, tokens_in, tokens_out)
     assert source == "estimated"
     assert cost == pytest.approx(_genai_price(model, ts, tokens_in, tokens_out), rel=1e-9)
 
@@ -76,13 +87,13 @@ def test_the_tier_boundary_and_the_day_change_the_price():
         ("gpt-4o", 1000, None),  # no output tokens
     ],
 )
-def test_a_call_that_cannot_be_priced_stays_unknown_not_free(model, tokens_in, tokens_out):
-    cost, source = _estimated(model, _t(2025, 3, 3, 10), tokens_in, tokens_out)
+def test_a_call_that_cannot_be_priced_stays_unknown_not_free(estimate, model, tokens_in, tokens_out):
+    cost, source = estimate(model, _t(2025, 3, 3, 10), tokens_in, tokens_out)
     assert source == "unknown" and pd.isna(cost)
 
 
-def test_a_recorded_cost_is_kept_even_for_a_model_with_a_price():
-    assert _estimated("gpt-4o", _t(2025, 3, 3, 10), 1000, 200, cost=0.125) == (0.125, "recorded")
+def test_a_recorded_cost_is_kept_even_for_a_model_with_a_price(estimate):
+    assert estimate("gpt-4o", _t(2025, 3, 3, 10), 1000, 200, cost=0.125) == (0.125, "recorded")
 
 
 def test_the_price_table_has_one_row_per_tier_and_none_for_unknown_models():
@@ -99,7 +110,7 @@ def test_the_price_table_has_one_row_per_tier_and_none_for_unknown_models():
     reason="pricing.price_table prices a whole day at noon UTC, so an off-peak (time-of-day) price "
     "genai-prices applies to deepseek-chat outside 00:30-16:30 UTC is not seen",
 )
-def test_a_time_of_day_price_applies_at_the_calls_time():
+def test_a_time_of_day_price_applies_at_the_calls_time(estimate):
     ts = _t(2025, 3, 3, 20)
-    cost, _source = _estimated("deepseek-chat", ts, 1_000_000, 0)
+    cost, _source = estimate("deepseek-chat", ts, 1_000_000, 0)
     assert cost == pytest.approx(_genai_price("deepseek-chat", ts, 1_000_000, 0), rel=1e-9)
