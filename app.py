@@ -2,7 +2,7 @@
 
 Run with ``scripts/run.sh`` (or ``streamlit run app.py -- --source SOURCE``).
 
-The sidebar's file uploader is rendered by the page (``ui.page.context``) into a slot made here:
+The sidebar's file uploader is rendered by the page (``ui.context.context``) into a slot made here:
 in Streamlit 1.67 an uploader created by the entrypoint of an app with a ``pages/`` folder
 receives the file but the rerun never sees it (found in Chromium; AppTest cannot see it).
 """
@@ -13,17 +13,19 @@ import streamlit as st
 
 from data_layer.errors import AgentwatchError
 from data_layer.queries import filter_options
-from ui import filters, page, source
+from ui import filters, source
 from ui.charts import palette_for
-from ui.page import CONTEXT_KEY, PageContext
+from ui.context import CONTEXT_KEY, PageContext
+from ui.markdown import md
+from ui.pages_list import PAGE_ICONS, PAGES
 from ui.source import SYSTEM_TITLES
 
 st.set_page_config(page_title="Agentwatch", page_icon=":material/monitoring:", layout="wide")
 
 navigation = st.navigation(
     [
-        st.Page(f"pages/{name}.py", title=name.capitalize(), icon=icon, default=name == page.PAGES[0])
-        for name, icon in page.PAGE_ICONS.items()
+        st.Page(f"pages/{name}.py", title=name.capitalize(), icon=icon, default=name == PAGES[0])
+        for name, icon in PAGE_ICONS.items()
     ]
 )
 
@@ -44,7 +46,7 @@ def _load():
             with st.spinner(f"Loading {candidate.label}…"):
                 entry = source.load(candidate, progress)
         except AgentwatchError as err:
-            st.error(page.md(err), icon=":material/error:")
+            st.error(md(err), icon=":material/error:")
             continue
         finally:
             note.empty()
@@ -62,11 +64,11 @@ def _sidebar_source(choice, entry) -> None:
     counts = entry.store.memo("row_counts", entry.store.row_counts)
     span = f"{start:%b %d, %Y} – {end:%b %d, %Y}" if start and end else "no timestamps"
     with st.sidebar:
-        st.markdown(f"**{page.md(choice.label)}**")
+        st.markdown(f"**{md(choice.label)}**")
         st.caption(f"{systems} · {counts['llm_calls']:,} LLM calls · {counts['events']:,} events · {span}")
         if entry.stale_reason:
             st.warning(
-                f"Showing the last data loaded; refreshing failed: {page.md(entry.stale_reason)}",
+                f"Showing the last data loaded; refreshing failed: {md(entry.stale_reason)}",
                 icon=":material/sync_problem:",
             )
         with st.expander("Change source", icon=":material/swap_horiz:"):
@@ -90,16 +92,14 @@ def _sidebar_source(choice, entry) -> None:
             left, right = st.columns(2)
             default = source.default_choice()
             back = "Use demo" if default.origin == "demo" else "Default source"
-            if choice != default and left.button(
-                back, width="stretch", help=f"Open {page.md(default.label)}"
-            ):
+            if choice != default and left.button(back, width="stretch", help=f"Open {md(default.label)}"):
                 source.choose(None)
                 st.rerun()
             if right.button("Reload", width="stretch", help="Read the source again"):
                 source.reload(choice)
                 st.rerun()
         if st.session_state.get("source_error"):
-            st.error(page.md(st.session_state.pop("source_error")), icon=":material/error:")
+            st.error(md(st.session_state.pop("source_error")), icon=":material/error:")
 
 
 choice, entry = _load()
@@ -125,4 +125,4 @@ st.session_state[CONTEXT_KEY] = PageContext(
 try:
     navigation.run()
 except AgentwatchError as err:  # a source that fails mid-page (pushed-down queries, a lost server)
-    st.error(page.md(err), icon=":material/error:")
+    st.error(md(err), icon=":material/error:")

@@ -59,7 +59,7 @@ def measure(n: int, kind: str) -> dict:
     from data_layer.store import Store
     from ui import filters as ui_filters
     from ui import source as ui_source
-    from ui.page import PAGES  # after the load: streamlit's memory is not the load's
+    from ui.pages_list import PAGES  # after the load: streamlit's memory is not the load's
 
     # The app finds the store already loaded, as a second session on the same source would.
     ui_source._cache().get(Location.parse(source).identity(), lambda: store, refreshable=False)

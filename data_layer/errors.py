@@ -22,3 +22,11 @@ class BadExport(AgentwatchError):
 
 class SourceTooLarge(AgentwatchError):
     """A file or an archive's content is over the size limit Agentwatch accepts."""
+
+
+class SourceRefused(AgentwatchError):
+    """This server's settings do not let the sidebar open that source (AGENTWATCH_ALLOW_PATHS=0)."""
+
+
+class UploadGone(AgentwatchError):
+    """An upload a session was showing has been deleted from the server; it must be uploaded again."""

@@ -3,10 +3,16 @@
 import streamlit as st
 
 from data_layer import queries
-from ui import charts, page
+from ui import charts
+from ui.chart_clicks import chart
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.messages import no_match, nothing_to_show
+from ui.numbers import fmt_number
+from ui.tables import table
 
-ctx = page.context()
+ctx = context()
 f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Cost")
 st.caption(
@@ -15,27 +21,27 @@ st.caption(
 )
 
 if not ctx.has("llm_calls"):
-    page.nothing_to_show(
+    nothing_to_show(
         "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
     )
     st.stop()
 
 totals = queries.llm_usage(store, f, by="cost_source")
 if totals.empty:
-    page.no_match()
+    no_match()
     st.stop()
 split = totals.set_index("cost_source")
 columns = st.columns(4)
-columns[0].metric("Total cost", page.fmt_number(totals["cost_usd"].sum(min_count=1), "USD"), border=True)
+columns[0].metric("Total cost", fmt_number(totals["cost_usd"].sum(min_count=1), "USD"), border=True)
 for col, (source, label) in zip(
     columns[1:],
     [("recorded", "Recorded"), ("estimated", "Estimated"), ("unknown", "Calls of unknown cost")],
     strict=True,
 ):
     if source == "unknown":
-        col.metric(label, page.fmt_number(split["calls"].get(source, 0)), border=True)
+        col.metric(label, fmt_number(split["calls"].get(source, 0)), border=True)
     else:
-        col.metric(label, page.fmt_number(split["cost_usd"].get(source), "USD"), border=True)
+        col.metric(label, fmt_number(split["cost_usd"].get(source), "USD"), border=True)
 
 by = (
     st.segmented_control("Stack by", ["model", "agent", "cost_source"], default="model", key="cost_by")
@@ -47,7 +53,7 @@ fig = charts.bars_over_time(
     over_time, "cost_usd", color=by, palettes=palettes,
     title=f"Cost per {bucket} (USD, recorded + estimated), by {by.replace('_', ' ')}", y_title="USD",
 )  # fmt: skip
-page.chart(fig, "cost_over_time", filter_on={"model": "models", "agent": "agents"}.get(by))
+chart(fig, "cost_over_time", filter_on={"model": "models", "agent": "agents"}.get(by))
 
 left, right = st.columns(2)
 with left:
@@ -57,13 +63,13 @@ with left:
             per_task.dropna(subset=["cost_per_task_usd"]), "agent", "cost_per_task_usd", palettes=palettes,
             title="Cost per completed task (USD), by agent", y_title="USD per task",
         )  # fmt: skip
-        page.chart(fig, "cost_per_task", filter_on="agents")
+        chart(fig, "cost_per_task", filter_on="agents")
     else:
         by_agent = queries.llm_usage(store, f, by="agent")
         fig = charts.bars(
             by_agent, "agent", "cost_usd", palettes=palettes, title="Cost by agent (USD)", y_title="USD"
         )
-        page.chart(fig, "cost_by_agent", filter_on="agents")
+        chart(fig, "cost_by_agent", filter_on="agents")
         st.caption(
             "Cost per completed task needs task data (Agent Monitoring Dashboard or a platform's tasks)."
         )
@@ -77,10 +83,10 @@ with right:
             sessions, "session", "cost_usd", color="agent", palettes=palettes, horizontal=True,
             title="Most expensive sessions (USD)", y_title="USD",
         )  # fmt: skip
-        page.chart(fig, "cost_sessions", filter_on="sessions")
+        chart(fig, "cost_sessions", filter_on="sessions")
 
 st.subheader("Cost per session")
-page.table(
+table(
     queries.session_summaries(store, f, order_by="cost", limit=200),
 )
-page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
+downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

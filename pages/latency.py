@@ -3,10 +3,16 @@
 import streamlit as st
 
 from data_layer import queries
-from ui import charts, page
+from ui import charts
+from ui.chart_clicks import chart
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.messages import no_match, nothing_to_show
+from ui.numbers import fmt_number
+from ui.tables import table
 
-ctx = page.context()
+ctx = context()
 f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Latency")
 st.caption(f"{describe(f)} · percentiles are exact (linear interpolation over every call with a duration)")
@@ -15,18 +21,18 @@ bucket = ctx.bucket()
 if ctx.has("llm_calls"):
     overall = queries.llm_latency(store, f).iloc[0]
     a, b, c, d = st.columns(4)
-    a.metric("p50", page.fmt_number(overall["p50"], "ms"), border=True)
-    b.metric("p95", page.fmt_number(overall["p95"], "ms"), border=True)
-    c.metric("p99", page.fmt_number(overall["p99"], "ms"), border=True)
-    d.metric("Calls with a duration", page.fmt_number(overall["calls_with_latency"]), border=True)
+    a.metric("p50", fmt_number(overall["p50"], "ms"), border=True)
+    b.metric("p95", fmt_number(overall["p95"], "ms"), border=True)
+    c.metric("p99", fmt_number(overall["p99"], "ms"), border=True)
+    d.metric("Calls with a duration", fmt_number(overall["calls_with_latency"]), border=True)
     over_time = queries.llm_latency(store, f, bucket=bucket)
     if over_time.empty:
-        page.no_match()
+        no_match()
     else:
         fig = charts.lines_over_time(
             over_time, ["p50", "p95", "p99"], title=f"LLM call latency per {bucket} (ms)", y_title="ms"
         )
-        page.chart(fig, "latency_time")
+        chart(fig, "latency_time")
     left, right = st.columns(2)
     with left:
         by_model = queries.llm_latency(store, f, by="model")
@@ -34,11 +40,11 @@ if ctx.has("llm_calls"):
             by_model.dropna(subset=["p95"]), "model", "p95", palettes=palettes,
             title="p95 LLM latency by model (ms)", y_title="ms",
         )  # fmt: skip
-        page.chart(fig, "latency_model", filter_on="models")
+        chart(fig, "latency_model", filter_on="models")
     with right:
         hist = queries.llm_histogram(store, f, measure="latency_ms")
         fig = charts.histogram(hist, title="LLM call latency (ms, log bins)", unit="ms", count_title="calls")
-        page.chart(fig, "latency_hist")
+        chart(fig, "latency_hist")
 
 if ctx.has("tool_calls"):
     by_tool = queries.tool_latency(store, f, by="tool")
@@ -50,7 +56,7 @@ if ctx.has("tool_calls"):
             title="p95 tool-call latency by tool (ms)",
             y_title="ms",
         )
-        page.chart(fig, "latency_tool", filter_on="tools")
+        chart(fig, "latency_tool", filter_on="tools")
 
 limits = queries.threshold_breaches(store, f)
 series = queries.metric_series(store, f, bucket=bucket)
@@ -62,20 +68,20 @@ if not series.empty:
     if picked:
         only = f.agents[0] if len(f.agents) == 1 else None
         fig = charts.series_panels(series, limits, picked, bucket=bucket, agent=only)
-        page.chart(fig, "latency_series_chart")
+        chart(fig, "latency_series_chart")
         st.caption(
             "Dashed lines are the source's configured thresholds;"
             " an agent's own appear when it is the only agent selected."
         )
 elif not ctx.has("llm_calls"):
-    page.nothing_to_show(
+    nothing_to_show(
         "latency data", "LLM calls with durations, or metric series (Sentinel, the Dashboard) fill this."
     )
 
 if not limits.empty:
     st.subheader("Configured thresholds")
-    page.table(limits)
+    table(limits)
 if ctx.has("llm_calls"):
-    page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
+    downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
 elif ctx.has("metrics"):
-    page.downloads("metrics", lambda: queries.filtered_rows(store, "metrics", f))
+    downloads("metrics", lambda: queries.filtered_rows(store, "metrics", f))

@@ -3,17 +3,23 @@
 import streamlit as st
 
 from data_layer import queries
-from ui import charts, page
+from ui import charts
+from ui.chart_clicks import chart
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.kpis import kpi_row
+from ui.markdown import md
+from ui.messages import no_match, nothing_to_show
 
-ctx = page.context()
+ctx = context()
 f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Overview")
 st.caption(f"{describe(f)} · changes are against the previous period of the same length")
 
 change = queries.what_changed(store, f)
 if change:
-    st.markdown(f":material/insights: **What changed:** {page.md(change)}")
+    st.markdown(f":material/insights: **What changed:** {md(change)}")
     before, (first, _last) = f.previous_period(), store.memo("time_span", store.time_span)
     if before is not None and first is not None and before.start < first < before.end:
         share = (before.end - first) / (before.end - before.start)
@@ -22,7 +28,7 @@ if change:
         )
 
 kpis = queries.overview_kpis(store, f)
-page.kpi_row(kpis[kpis["table"].map(ctx.has)], queries.kpi_trends(store, f, bucket=ctx.bucket()))
+kpi_row(kpis[kpis["table"].map(ctx.has)], queries.kpi_trends(store, f, bucket=ctx.bucket()))
 bucket = ctx.bucket()
 
 left, right = st.columns(2)
@@ -30,15 +36,15 @@ with left:
     if ctx.has("llm_calls"):
         usage = queries.llm_usage(store, f, bucket=bucket, by="model")
         if usage.empty:
-            page.no_match()
+            no_match()
         else:
             fig = charts.bars_over_time(
                 usage, "calls", color="model", palettes=palettes,
                 title=f"LLM calls per {bucket}, by model", y_title="calls",
             )  # fmt: skip
-            page.chart(fig, "overview_calls", filter_on="models")
+            chart(fig, "overview_calls", filter_on="models")
     else:
-        page.nothing_to_show(
+        nothing_to_show(
             "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
         )
 with right:
@@ -49,7 +55,7 @@ with right:
                 cost, "cost_usd", color="cost_source",
                 title=f"Cost per {bucket} (USD), recorded vs estimated", y_title="USD",
             )  # fmt: skip
-            page.chart(fig, "overview_cost")
+            chart(fig, "overview_cost")
 
 left, right = st.columns(2)
 with left:
@@ -60,14 +66,14 @@ with left:
                 done, "completed", color="agent", palettes=palettes,
                 title="Tasks completed per day, by agent", y_title="tasks",
             )  # fmt: skip
-            page.chart(fig, "overview_tasks", filter_on="agents")
+            chart(fig, "overview_tasks", filter_on="agents")
     elif ctx.has("llm_calls"):
         latency = queries.llm_latency(store, f, bucket=bucket)
         if not latency.empty:
             fig = charts.lines_over_time(
                 latency, ["p50", "p95"], title=f"LLM latency per {bucket} (ms), p50 and p95", y_title="ms"
             )
-            page.chart(fig, "overview_latency")
+            chart(fig, "overview_latency")
 with right:
     if ctx.has("alerts"):
         alerts = queries.alert_counts(store, f, bucket="day", by="severity")
@@ -79,7 +85,7 @@ with right:
                 title="Alerts raised per day, by severity",
                 y_title="alerts",
             )
-            page.chart(fig, "overview_alerts", filter_on="severities")
+            chart(fig, "overview_alerts", filter_on="severities")
 
 if ctx.has("llm_calls"):
-    page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
+    downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

@@ -3,10 +3,17 @@
 import streamlit as st
 
 from data_layer import queries
-from ui import charts, page
+from ui import charts
+from ui.chart_clicks import chart
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.markdown import md
+from ui.messages import nothing_to_show
+from ui.numbers import fmt_number
+from ui.tables import table
 
-ctx = page.context()
+ctx = context()
 f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Security")
 st.caption(
@@ -15,7 +22,7 @@ st.caption(
 )
 
 if not ctx.has("alerts") and not ctx.has("flagged_events"):
-    page.nothing_to_show(
+    nothing_to_show(
         "security alerts",
         "Cylestio's security_alerts and event_security, or the Dashboard's alerts, fill this.",
     )
@@ -25,8 +32,8 @@ open_now = queries.open_alerts_by_severity(store, f).set_index("severity")["aler
 flagged = queries.flagged_event_counts(store, f, by="level")
 columns = st.columns(5)
 for col, severity in zip(columns, ["critical", "high", "medium", "low"], strict=False):
-    col.metric(f"Open {severity}", page.fmt_number(open_now.get(severity, 0)), border=True)
-columns[4].metric("Flagged events", page.fmt_number(flagged["events"].sum()), border=True)
+    col.metric(f"Open {severity}", fmt_number(open_now.get(severity, 0)), border=True)
+columns[4].metric("Flagged events", fmt_number(flagged["events"].sum()), border=True)
 
 left, right = st.columns(2)
 with left:
@@ -34,14 +41,14 @@ with left:
     fig = charts.bars_over_time(
         over_time, "alerts", color="severity", title="Alerts per day, by severity", y_title="alerts"
     )
-    page.chart(fig, "sec_time", filter_on="severities")
+    chart(fig, "sec_time", filter_on="severities")
 with right:
     by_type = queries.alert_counts(store, f, by="type")
     fig = charts.bars(
         by_type.sort_values("alerts", ascending=False), "type", "alerts", horizontal=True,
         title="Alerts by type", y_title="alerts",
     )  # fmt: skip
-    page.chart(fig, "sec_type")
+    chart(fig, "sec_type")
 
 left, mid, right = st.columns(3)
 with left:
@@ -53,26 +60,26 @@ with left:
             terms, "term", {"alerts": "alerts", "flagged_events": "flagged events"},
             title="Most matched terms", x_title="times matched",
         )  # fmt: skip
-        page.chart(fig, "sec_terms")
+        chart(fig, "sec_terms")
 with mid:
     statuses = queries.alert_counts(store, f, by="status")
     fig = charts.bars(statuses, "status", "alerts", title="Alerts by status", y_title="alerts")
-    page.chart(fig, "sec_status")
+    chart(fig, "sec_status")
 with right:
     rate = queries.alerts_per_thousand_calls(store, f).dropna(subset=["alerts_per_1k_calls"])
     if rate.empty:
         fig = charts.bars(flagged, "level", "events", title="Flagged events by level", y_title="events")
-        page.chart(fig, "sec_flagged")
+        chart(fig, "sec_flagged")
     else:
         fig = charts.bars(
             rate, "agent", "alerts_per_1k_calls", palettes=palettes,
             title="Alerts per 1,000 LLM calls, by agent", y_title="alerts per 1k calls",
         )  # fmt: skip
-        page.chart(fig, "sec_rate", filter_on="agents")
+        chart(fig, "sec_rate", filter_on="agents")
 
 st.subheader("Alerts")
 alerts = ctx.shown(queries.alert_list(store, f, limit=500), ["description", "matched_terms"])
-picked = page.table(
+picked = table(
     alerts[["ts", "severity", "type", "agent", "session", "status", "description", "matched_terms"]],
     on_select="rerun",
     selection_mode="single-row",
@@ -86,15 +93,14 @@ if rows:
     alert = alerts.iloc[rows[0]]
     with st.container(border=True):
         st.markdown(
-            f"**{page.md(alert['severity'])} · {page.md(alert['type'])}**"
-            f" at {alert['ts']:%Y-%m-%d %H:%M:%S} UTC"
+            f"**{md(alert['severity'])} · {md(alert['type'])}** at {alert['ts']:%Y-%m-%d %H:%M:%S} UTC"
         )
         st.text(alert["description"] if isinstance(alert["description"], str) else "")
         if isinstance(alert["session"], str):
             timeline = ctx.shown(queries.session_timeline(store, alert["session"]), ["detail"])
-            st.markdown(f"Session **{page.md(alert['session'])}** ({len(timeline):,} events)")
-            page.table(timeline, height=260)
+            st.markdown(f"Session **{md(alert['session'])}** ({len(timeline):,} events)")
+            table(timeline, height=260)
             if st.button("Open this session", icon=":material/forum:"):
                 st.session_state["selected_session"] = alert["session"]
                 st.switch_page("pages/sessions.py")
-page.downloads("alerts", lambda: queries.filtered_rows(store, "alerts", f))
+downloads("alerts", lambda: queries.filtered_rows(store, "alerts", f))

@@ -3,16 +3,20 @@
 import streamlit as st
 
 from data_layer import queries
-from ui import page
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.markdown import md
+from ui.messages import no_match, nothing_to_show
+from ui.tables import table
 
-ctx = page.context()
+ctx = context()
 f, store = ctx.filters, ctx.store
 st.title("Sessions")
 st.caption(f"{describe(f)} · sessions with LLM calls, tool calls or alerts in the period")
 
 if not (ctx.has("llm_calls") or ctx.has("tool_calls") or ctx.has("sessions")):
-    page.nothing_to_show(
+    nothing_to_show(
         "sessions",
         "Cylestio, the cylestio-monitor SDK, a platform's chat sessions or an export with"
         " session ids fill this.",
@@ -25,9 +29,9 @@ order = right.selectbox("Sort by", list(queries.SESSION_ORDERS), key="session_or
                         format_func=lambda k: k.replace("_", " "))  # fmt: skip
 sessions = queries.session_summaries(store, f, search=search, order_by=order, limit=500)
 if sessions.empty:
-    page.no_match()
+    no_match()
     st.stop()
-picked = page.table(
+picked = table(
     sessions,
     on_select="rerun",
     selection_mode="single-row",
@@ -39,9 +43,9 @@ rows = picked.selection.rows if picked else []
 chosen = sessions.iloc[rows[0]]["session"] if rows else st.session_state.get("selected_session")
 if chosen:
     timeline = ctx.shown(queries.session_timeline(store, chosen), ["detail"])
-    st.subheader(f"Session {page.md(chosen)}")
+    st.subheader(f"Session {md(chosen)}")
     st.caption("In time order: each LLM call's model, tokens, cost and latency; each tool call's result.")
-    step = page.table(
+    step = table(
         timeline,
         on_select="rerun",
         selection_mode="single-row",
@@ -57,4 +61,4 @@ if chosen:
             left.text(call["prompt"] if isinstance(call["prompt"], str) else "(not recorded)")
             right.markdown("**Response**")
             right.text(call["response"] if isinstance(call["response"], str) else "(not recorded)")
-    page.downloads(f"session-{chosen}", lambda: timeline)
+    downloads(f"session-{chosen}", lambda: timeline)

@@ -4,27 +4,33 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import queries
-from ui import charts, page
+from ui import charts
+from ui.chart_clicks import chart
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.messages import no_match, nothing_to_show
+from ui.numbers import fmt_number
+from ui.tables import table
 
-ctx = page.context()
+ctx = context()
 f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Tokens")
 st.caption(f"{describe(f)} · calls without token counts are left out of the sums and counted below")
 
 if not ctx.has("llm_calls"):
-    page.nothing_to_show(
+    nothing_to_show(
         "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
     )
     st.stop()
 
 totals = queries.llm_usage(store, f).iloc[0]
 if totals["calls"] == 0:
-    page.no_match()
+    no_match()
     st.stop()
 a, b, c, d = st.columns(4)
-a.metric("Tokens in", page.fmt_number(totals["tokens_in"]), border=True)
-b.metric("Tokens out", page.fmt_number(totals["tokens_out"]), border=True)
+a.metric("Tokens in", fmt_number(totals["tokens_in"]), border=True)
+b.metric("Tokens out", fmt_number(totals["tokens_out"]), border=True)
 ratio = (
     totals["tokens_out"] / totals["tokens_in"]
     if pd.notna(totals["tokens_in"]) and totals["tokens_in"]
@@ -33,7 +39,7 @@ ratio = (
 c.metric("Output per input token", "—" if ratio is None or ratio != ratio else f"{ratio:.2f}", border=True)
 d.metric(
     "Calls without token counts",
-    page.fmt_number(totals["calls"] - totals["calls_with_tokens_in"]),
+    fmt_number(totals["calls"] - totals["calls_with_tokens_in"]),
     border=True,
 )
 
@@ -45,13 +51,13 @@ with left:
         usage, "tokens_in", color="model", palettes=palettes,
         title=f"Input tokens per {bucket}, by model", y_title="tokens in",
     )  # fmt: skip
-    page.chart(fig, "tokens_in_time", filter_on="models")
+    chart(fig, "tokens_in_time", filter_on="models")
 with right:
     fig = charts.bars_over_time(
         usage, "tokens_out", color="model", palettes=palettes,
         title=f"Output tokens per {bucket}, by model", y_title="tokens out",
     )  # fmt: skip
-    page.chart(fig, "tokens_out_time", filter_on="models")
+    chart(fig, "tokens_out_time", filter_on="models")
 
 left, right = st.columns(2)
 with left:
@@ -61,7 +67,7 @@ with left:
         by_model.dropna(subset=["output_per_input"]), "model", "output_per_input", palettes=palettes,
         title="Output tokens per input token, by model", y_title="tokens out / tokens in",
     )  # fmt: skip
-    page.chart(fig, "tokens_ratio", filter_on="models")
+    chart(fig, "tokens_ratio", filter_on="models")
 with right:
     measure = st.segmented_control(
         "Distribution of", ["tokens_in", "tokens_out"], default="tokens_in", key="tok_m"
@@ -71,12 +77,12 @@ with right:
         hist, title=f"{(measure or 'tokens_in').replace('_', ' ').capitalize()} per call (log bins)",
         unit="tokens per call", count_title="calls",
     )  # fmt: skip
-    page.chart(fig, "tokens_hist")
+    chart(fig, "tokens_hist")
 
 st.subheader("Heaviest sessions")
-page.table(
+table(
     queries.session_summaries(store, f, order_by="tokens", limit=50)[
         ["session", "agent", "started_at", "llm_calls", "tokens_in", "tokens_out", "tokens", "cost_usd"]
     ],
 )
-page.downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))
+downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

@@ -6,10 +6,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_layer import queries
-from ui import charts, page
+from ui import charts
+from ui.chart_clicks import chart
+from ui.context import context
+from ui.downloads import downloads
 from ui.filters import describe
+from ui.messages import no_match, nothing_to_show
+from ui.numbers import fmt_number
 
-ctx = page.context()
+ctx = context()
 f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Velocity")
 st.caption(describe(f))
@@ -19,17 +24,17 @@ if ctx.has("tasks"):
     done = queries.tasks_completed(store, f, bucket=grain or "day", by="agent")
     cycle = queries.cycle_times(store, f).iloc[0]
     left, mid, right = st.columns(3)
-    left.metric("Tasks completed", page.fmt_number(done["completed"].sum()), border=True)
-    mid.metric("Median cycle time", page.fmt_number(cycle["p50"], "h"), border=True)
-    right.metric("p95 cycle time", page.fmt_number(cycle["p95"], "h"), border=True)
+    left.metric("Tasks completed", fmt_number(done["completed"].sum()), border=True)
+    mid.metric("Median cycle time", fmt_number(cycle["p50"], "h"), border=True)
+    right.metric("p95 cycle time", fmt_number(cycle["p95"], "h"), border=True)
     if done.empty:
-        page.no_match()
+        no_match()
     else:
         fig = charts.bars_over_time(
             done, "completed", color="agent", palettes=palettes,
             title=f"Tasks completed per {grain or 'day'}, by agent", y_title="tasks completed",
         )  # fmt: skip
-        page.chart(fig, "velocity_done", filter_on="agents")
+        chart(fig, "velocity_done", filter_on="agents")
 
     left, right = st.columns(2)
     with left:
@@ -47,7 +52,7 @@ if ctx.has("tasks"):
             height=320,
             margin={"l": 10, "r": 10, "t": 48, "b": 10},
         )
-        page.chart(fig, "velocity_funnel")
+        chart(fig, "velocity_funnel")
     with right:
         hist = queries.cycle_time_histogram(store, f)
         if hist.empty:
@@ -60,9 +65,9 @@ if ctx.has("tasks"):
                 count_title="tasks",
                 label=charts.hours_label,
             )
-            page.chart(fig, "velocity_cycle")
+            chart(fig, "velocity_cycle")
 else:
-    page.nothing_to_show(
+    nothing_to_show(
         "tasks",
         "Agent Monitoring Dashboard task events, a task-board.json or a multi-agent platform's tasks"
         " fill this.",
@@ -78,7 +83,7 @@ if ctx.has("llm_calls"):
             throughput, "calls", color="agent", palettes=palettes,
             title=f"LLM-call throughput per {bucket}, by agent", y_title=f"calls per {bucket}",
         )  # fmt: skip
-        page.chart(fig, "velocity_throughput", filter_on="agents")
+        chart(fig, "velocity_throughput", filter_on="agents")
 
 commits = queries.metric_series(store, f, bucket="day", names=("commits",))
 if not commits.empty:
@@ -86,12 +91,12 @@ if not commits.empty:
     left, right = st.columns(2)
     with left:
         fig = charts.bars_over_time(commits, "total", title="Commits per day", y_title="commits")
-        page.chart(fig, "velocity_commits")
+        chart(fig, "velocity_commits")
     with right:
         fig = charts.bars_over_time(
             lines, "total", color="name", title="Lines added and deleted per day", y_title="lines"
         )
-        page.chart(fig, "velocity_lines")
+        chart(fig, "velocity_lines")
 
 if ctx.has("tasks"):
-    page.downloads("tasks", lambda: queries.filtered_rows(store, "tasks", f))
+    downloads("tasks", lambda: queries.filtered_rows(store, "tasks", f))

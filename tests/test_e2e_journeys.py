@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.browser import app_server, launch_chromium, metric_value, screenshot, wait_for_page
-from ui.page import TITLES
+from ui.pages_list import TITLES
 
 pytestmark = pytest.mark.browser
 

@@ -24,7 +24,7 @@ from playwright.async_api import async_playwright
 
 from tests.browser import SCREENSHOTS, launch_chromium
 from tests.hostile.server import logged_app_server, traceback_in
-from ui.page import TITLES
+from ui.pages_list import TITLES
 
 pytestmark = pytest.mark.browser
 

@@ -200,7 +200,7 @@ def _click_reload(at: AppTest) -> None:
     """What the sidebar's Reload button does (``ui.source.reload``), then a run.
 
     AppTest cannot click it: each AppTest run first executes the page alone (Streamlit's old
-    ``pages/`` mode), ``ui.page.context`` reruns through app.py, and a rerun resets a button's
+    ``pages/`` mode), ``ui.context.context`` reruns through app.py, and a rerun resets a button's
     click. The browser test below clicks the real button.
     """
     (_reload,) = [b for b in at.button if b.label == "Reload"]  # the button is there

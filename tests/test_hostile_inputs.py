@@ -31,7 +31,7 @@ from data_layer.sources import files, open_source
 from tests.browser import app_server, launch_chromium, metric_value, wait_for_page
 from tests.conftest import ROOT
 from tests.hostile.corpus import BIG_LINE_RECORDS, CASES, FORMULAS, PEAK_RSS_MB, RECORD, Case
-from ui.page import to_csv
+from ui.downloads import to_csv
 from ui.source import Choice
 
 SMALL = {name: case for name, case in CASES.items() if not case.big}
@@ -64,7 +64,7 @@ def limit(monkeypatch):
 
 
 def unescape(markdown: str) -> str:
-    """Text as ui.page.md escaped it for st.error, back to plain."""
+    """Text as ui.markdown.md escaped it for st.error, back to plain."""
     return re.sub(r"\\(.)", r"\1", markdown)
 
 

@@ -41,14 +41,17 @@ from tests.conftest import ROOT
 from tests.seed_sql import seed_sql
 from ui import source as app_source
 from ui.charts import MAX_POINTS
-from ui.page import CONTEXT_KEY, PAGES, fmt_delta, fmt_number, md
+from ui.context import CONTEXT_KEY
+from ui.markdown import md
+from ui.numbers import fmt_delta, fmt_number
+from ui.pages_list import PAGES
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_RANGE = "7d"
 CYLESTIO_MONITOR = ROOT / "tests" / "fixtures" / "cylestio_monitor"
-# What a page says when the source has no data of its kind (ui.page.nothing_to_show) ...
+# What a page says when the source has no data of its kind (ui.messages.nothing_to_show) ...
 SOURCE_HAS_NONE = "This source has no"
-# ... and when the source has some but the filters leave none (ui.page.no_match).
+# ... and when the source has some but the filters leave none (ui.messages.no_match).
 NO_MATCH = "Nothing matches the filters"
 
 
@@ -496,7 +499,7 @@ def test_agent_filter_narrows_the_pages_figures(cylestio_sqlite_source, page):
 
 # A rerun must go through app.py again, which renders the sidebar and builds the new Filters.
 # AppTest resets Streamlit's folder-mode flag before every run, so a page that trusts the
-# previous run's PageContext in session state shows the old figures (see ui.page.context).
+# previous run's PageContext in session state shows the old figures (see ui.context.context).
 
 
 @pytest.mark.parametrize("how", ["session state", "widget"])

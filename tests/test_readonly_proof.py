@@ -23,7 +23,7 @@ from data_layer.sources.database import Database, _libpq_uri, _read_sqlite_arrow
 from data_layer.summary import summarize
 from tests.builders.cylestio_db import CylestioData
 from tests.conftest import CANARY_SEED, ROOT, _file_checksum, _pg_checksum
-from ui.page import PAGES
+from ui.pages_list import PAGES
 from ui.source import Choice
 
 WRITES = [

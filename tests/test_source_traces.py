@@ -24,7 +24,7 @@ from data_layer.sources import load_telemetry, open_source
 from data_layer.summary import summarize
 from tests.conftest import ROOT
 from tests.summary_check import assert_same_summary
-from ui.page import PAGES
+from ui.pages_list import PAGES
 
 FIXTURES = ROOT / "tests" / "fixtures" / "traces"
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())

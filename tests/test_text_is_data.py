@@ -29,7 +29,9 @@ from tests.browser import app_server, launch_chromium, wait_for_page
 from tests.conftest import ROOT
 from tests.hostile.text import HOSTILE, HostileSource, hostile_cylestio, hostile_export
 from ui import charts
-from ui.page import PAGES, md, neutralised, to_csv
+from ui.downloads import neutralised, to_csv
+from ui.markdown import md
+from ui.pages_list import PAGES
 from ui.source import Choice
 
 # Elements whose text Streamlit renders as Markdown: data in them must arrive escaped.

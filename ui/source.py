@@ -5,29 +5,28 @@ command line (``streamlit run app.py -- --source SOURCE``), then ``.streamlit/se
 (``[connections.agentwatch] url = "..."``), else the bundled demo dataset.
 
 A choice is remembered per session; the store behind it is shared by every session through one
-``StoreCache``. Loading errors never replace a working source: the previous choice stays.
+``StoreCache``. Loading errors never replace a working source: the previous choice stays. What a
+session may open, and how uploads are held and kept, is the data layer's (``data_layer/policy.py``,
+``data_layer/uploads.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
-import tempfile
 import threading
-import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import streamlit as st
-from sqlalchemy.engine import make_url
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from data_layer import demo
+from data_layer import demo, policy, uploads
 from data_layer.cache import Entry, StoreCache
-from data_layer.errors import AgentwatchError, SourceTooLarge
-from data_layer.sources import Location, files, open_pushdown, open_source, open_sources, should_push_down
+from data_layer.errors import AgentwatchError
+from data_layer.sources import Location, open_pushdown, open_source, open_sources
 
 SYSTEM_TITLES = {
     "cylestio": "Cylestio Monitor",
@@ -65,7 +64,6 @@ class Choice:
 
 
 REFRESH_VAR = "AGENTWATCH_REFRESH_S"
-ALLOW_PATHS_VAR = "AGENTWATCH_ALLOW_PATHS"  # "0": the sidebar takes uploads and URLs, not paths
 
 
 class _ServerCache:
@@ -98,33 +96,7 @@ _cache = _ServerCache()
 def _from_location(origin: str, text: str) -> Choice:
     location = Location.parse(text)
     choice = Choice(origin=origin, target=location.target, label=location.label, key=location.identity())
-    return choice.with_pushdown(_pushdown_by_default(choice))
-
-
-_PUSHDOWN_DECIDED: dict[str, tuple[bool, float | None]] = {}  # source key -> (decision, retry at)
-_PUSHDOWN_RETRY_S = 60.0
-
-
-def _pushdown_by_default(choice: Choice) -> bool:
-    """Query big PostgreSQL sources in place (AGENTWATCH_PUSHDOWN_ROWS); load the rest.
-
-    Decided once per source and server process: the probe reads the catalog and row estimates,
-    and every rerun of every session asks again for the default source, so without this a server
-    that stopped answering cost a connect timeout per probe on every click (15 s per rerun with
-    the server black-holed, in tests/test_faults.py). A source that could not be probed is
-    loaded, and probed again after a minute. Keyed by the source's cache key: no password.
-    """
-    if not choice.can_push_down:
-        return False
-    key = choice.key.removesuffix(":pushdown")
-    decided = _PUSHDOWN_DECIDED.get(key)
-    if decided is None or (decided[1] is not None and time.monotonic() > decided[1]):
-        try:
-            decided = (should_push_down(choice.target), None)
-        except AgentwatchError:
-            decided = (False, time.monotonic() + _PUSHDOWN_RETRY_S)  # the load will say what is wrong
-        _PUSHDOWN_DECIDED[key] = decided
-    return decided[0]
+    return choice.with_pushdown(policy.pushdown_by_default(choice.target))
 
 
 def _command_line() -> Choice | None:
@@ -174,65 +146,53 @@ def choose_typed(text: str) -> None:
     """
     if not text.strip():
         return
-    # Anything but a PostgreSQL server names a file here: a path, or a URL such as sqlite:////etc/x.db.
-    if os.environ.get(ALLOW_PATHS_VAR, "1") == "0" and not Location.parse(text).is_postgres:
-        st.session_state["source_error"] = (
-            "Opening files on this server is turned off (AGENTWATCH_ALLOW_PATHS=0)."
-            " Upload the file instead, or type a PostgreSQL URL."
-        )
-        return
-    choose(_from_location("sidebar", text))
-    if _has_password(text):
-        st.session_state["typed_source"] = ""
-
-
-def _has_password(text: str) -> bool:
     try:
-        return "://" in text and bool(make_url(text.strip()).password)
-    except Exception:  # not a URL SQLAlchemy can parse: nothing to hide, Location says what is wrong
-        return False
-
-
-def upload_dir() -> Path:
-    """A private folder for this session's uploads (other sessions never see these paths)."""
-    if "upload_dir" not in st.session_state:
-        st.session_state["upload_dir"] = tempfile.mkdtemp(prefix="agentwatch-upload-")
-    return Path(st.session_state["upload_dir"])
-
-
-def accept_upload() -> None:
-    """on_change of the uploader: keep the file and make it this session's source.
-
-    Uploads come from strangers: they are held to ``files.MAX_UPLOAD_BYTES``, and so is what a
-    .gz upload expands to (decompressed here, once, within that limit).
-    """
-    uploaded = st.session_state.get(UPLOAD_KEY)
-    if uploaded is None:
-        return
-    limit = files.MAX_UPLOAD_BYTES
-    try:
-        if uploaded.size > limit:
-            raise SourceTooLarge(
-                f"{uploaded.name} is {uploaded.size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB"
-                " upload limit. Upload a smaller export, or point Agentwatch at the database."
-            )
-        data = uploaded.getvalue()
-        path = files.copy_upload(data, uploaded.name, upload_dir())
-        if files.is_gzip(path):
-            archive = path
-            try:
-                path = files.gunzip_to_temp(archive, upload_dir(), limit=limit)
-            finally:
-                archive.unlink(missing_ok=True)
+        policy.check_typed(text)
     except AgentwatchError as err:
         st.session_state["source_error"] = str(err)
         return
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    choose(Choice(origin="upload", target=str(path), label=uploaded.name, key=f"upload:{digest}"))
+    choose(_from_location("sidebar", text))
+    if policy.has_password(text):
+        st.session_state["typed_source"] = ""
+
+
+def _session() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no session"
+
+
+def _session_is_live(session: str) -> bool:
+    """Whether a browser is still connected to ``session`` (always, without a server: AppTest)."""
+    return not runtime.exists() or runtime.get_instance().is_active_session(session)
+
+
+def _uploads() -> uploads.UploadStore:
+    return uploads.for_this_server(is_live=_session_is_live)
+
+
+def accept_upload() -> None:
+    """on_change of the uploader: keep the file and make it this session's source."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    if uploaded is None:
+        return
+    try:
+        upload = _uploads().add(uploaded.getvalue(), uploaded.name, session=_session())
+    except AgentwatchError as err:
+        st.session_state["source_error"] = str(err)
+        return
+    choose(Choice(origin="upload", target=str(upload.path), label=upload.name, key=f"upload:{upload.digest}"))
 
 
 def load(choice: Choice, progress) -> Entry:
-    """The store for ``choice``, from the shared cache or loaded now (raises AgentwatchError)."""
+    """The store for ``choice``, from the shared cache or loaded now (raises AgentwatchError).
+
+    Called on every run for the source the session shows, which marks an upload as still in use;
+    an upload deleted since (unused too long) raises UploadGone, though its store may be cached.
+    """
+    if choice.origin == "upload":
+        _uploads().touch(_session(), choice.target, name=choice.label)
+    else:
+        _uploads().touch(_session(), None)
 
     def build():
         if choice.origin == "demo":

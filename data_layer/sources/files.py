@@ -22,12 +22,6 @@ MAX_FILE_BYTES = int(os.environ.get("AGENTWATCH_MAX_FILE_MB", "1024")) * 1024 * 
 """Largest export file, or decompressed content of a .gz, read from a path (AGENTWATCH_MAX_FILE_MB,
 1 GiB). SQLite databases are not limited: their tables are read through SQL, not as one document."""
 
-MAX_UPLOAD_BYTES = int(os.environ.get("AGENTWATCH_MAX_UPLOAD_MB", "200")) * 1024 * 1024
-"""Largest upload from a browser, and largest decompressed content of an uploaded .gz
-(AGENTWATCH_MAX_UPLOAD_MB, 200 MB). Reading an export takes up to ~15 times its size in memory
-(a 50 MB one-line JSON peaked at 0.45-0.9 GB), and strangers upload: this keeps one upload from taking
-the server's memory. Keep ``server.maxUploadSize`` in .streamlit/config.toml the same."""
-
 KINDS = ("sqlite", "parquet", "json", "jsonl", "csv")
 
 MAX_JSON_DEPTH = 100
