@@ -25,7 +25,14 @@ sys.modules[_spec.name] = truth  # its dataclasses look their module up while be
 _spec.loader.exec_module(truth)
 
 LANGCHAIN_OTLP = [s for s in truth.SAMPLES if s.startswith("otlp/") and s.endswith("_langchain.jsonl")]
-NOT_SAMPLES = {"README.md", "PROVENANCE.md", "truth.py", "openlit_pricing.json", "requirements-otlp.txt"}
+NOT_SAMPLES = {
+    "README.md",
+    "PROVENANCE.md",
+    "truth.py",
+    "openlit_pricing.json",
+    "requirements-otlp.txt",
+    "requirements-mcp2.txt",
+}
 
 
 @pytest.mark.parametrize("sample", sorted(truth.SAMPLES))
@@ -82,6 +89,11 @@ def test_langfuse_latency_is_seconds_and_start_time_is_the_call_time() -> None:
     got = truth.truth("langfuse/openai-agents-2025-09-30.trace.json")
     assert got["latency_ms_sum"] == "2186"  # 1.036 s + 1.15 s
     assert got["first_call_at"] == "2025-09-30T09:03:59.963000Z"  # startTime, not createdAt
+
+
+def test_an_mcp_2_result_with_is_error_is_a_failed_tool_call() -> None:
+    got = truth.truth("cylestio_monitor/mcp2_tool_calls.json")
+    assert (got["tool_calls"], got["tool_failures"], got["llm_calls"]) == (3, 1, 0)
 
 
 def test_cylestio_start_and_finish_lines_are_one_call() -> None:
