@@ -32,6 +32,7 @@ NOT_SAMPLES = {
     "openlit_pricing.json",
     "requirements-otlp.txt",
     "requirements-mcp2.txt",
+    "requirements-phoenix.txt",
 }
 
 
@@ -73,6 +74,22 @@ def test_the_langchain_otlp_files_of_one_program_agree_under_the_rules() -> None
             "llm_failures": 1,
             "tool_calls": 1,
         }, sample
+
+
+def test_phoenix_s_two_forms_say_what_the_otlp_it_was_sent_says() -> None:
+    sent = truth.truth("otlp/openinference_langchain.jsonl")
+    keys = (
+        "llm_calls",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "llm_failures",
+        "tool_calls",
+        "models",
+    )
+    for sample in ("phoenix/phoenix_rest_spans.json", "phoenix/phoenix_client_spans.json"):
+        got = truth.truth(sample)
+        assert {k: got[k] for k in keys} == {k: sent[k] for k in keys}, sample
 
 
 def test_a_wrapper_span_in_time_only_is_not_a_second_call() -> None:
