@@ -38,7 +38,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from data_layer import writers
 from data_layer.demo.cylestio import cylestio_tables
@@ -59,7 +58,7 @@ from data_layer.demo.fleet import (
 )
 from data_layer.demo.platform import platform_tables
 from data_layer.demo.sentinel import sentinel_tables
-from data_layer.demo.traffic import Traffic, fleet_traffic
+from data_layer.demo.traffic import Tables, Traffic, fleet_traffic
 from data_layer.errors import SourceUnavailable
 from data_layer.writers import cylestio, dashboard, platform, sentinel
 from data_layer.writers.engine import SCHEMAS, Writer
@@ -96,8 +95,6 @@ FILES = {
     "agent-platform": "agent-platform.db",
 }
 POSTGRES_DATABASES = {"sentinel": "agentwatch_demo_sentinel", "agent-platform": "agentwatch_demo_platform"}
-
-Tables = dict[str, pd.DataFrame]
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -30,10 +30,7 @@ from data_layer.demo.fleet import (
     Story,
     agent_index,
 )
-from data_layer.demo.traffic import Traffic
-
-Tables = dict[str, pd.DataFrame]
-
+from data_layer.demo.traffic import Tables, Traffic
 
 _BOARD_SHARE = (0.1, 0.2, 0.35, 0.2, 0.15)  # which agents the board's tasks go to
 _BOARD_TYPES = ("support", "research", "review", "etl", "triage")  # task type by agent

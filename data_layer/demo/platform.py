@@ -33,9 +33,7 @@ from data_layer.demo.fleet import (
     SWITCH_TO,
     Story,
 )
-from data_layer.demo.traffic import Traffic, hourly_calls
-
-Tables = dict[str, pd.DataFrame]
+from data_layer.demo.traffic import Tables, Traffic, hourly_calls
 
 
 @dataclass(frozen=True)

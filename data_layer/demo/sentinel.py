@@ -25,10 +25,7 @@ from data_layer.demo.fleet import (
     SWITCH_A,
     Story,
 )
-from data_layer.demo.traffic import Traffic, hourly_calls
-
-Tables = dict[str, pd.DataFrame]
-
+from data_layer.demo.traffic import Tables, Traffic, hourly_calls
 
 SENTINEL_EVERY_MS = 15 * MIN_MS
 SENTINEL_THRESHOLDS = {  # global; sentinel_tables adds per-agent ones for the story's agents

@@ -25,6 +25,8 @@ from data_layer.demo.fleet import (
     Story,
 )
 
+Tables = dict[str, pd.DataFrame]  # one system's rows: table -> frame with the source's column names
+
 
 @dataclass
 class Traffic:

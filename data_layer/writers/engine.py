@@ -123,7 +123,7 @@ class Writer:
         stmt = sql.SQL("copy {} ({}) from stdin").format(sql.Identifier(table), names)
         with con.cursor() as cur, cur.copy(stmt) as copy:
             for row in rows.values:
-                copy.write_row(encode(row))
+                copy.write_row(row if rows.plain and not arrays else encode(row))
 
 
 def _python_rows(frame: pd.DataFrame, chunk: int = 100_000) -> Iterator[tuple[Any, ...]]:
