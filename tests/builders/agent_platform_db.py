@@ -1,4 +1,4 @@
-"""A multi-agent platform database for tests, built with seed 004's own SQL, and the figures it must give.
+"""A multi-agent platform database for tests, written by the platform's writer, and the figures it must give.
 
 ``PlatformData.generate`` makes rows the way the platform writes them: agents whose ids differ
 from their names (and one whose id is its name), tasks in every status spelling, chat sessions
@@ -14,10 +14,7 @@ metadata again: sums in Python, percentiles with numpy, estimates with genai-pri
 
 from __future__ import annotations
 
-import json
 import random
-import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -26,11 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
 from genai_prices import Usage, calc_price
-from psycopg.types.json import Jsonb
 
-from tests.seed_sql import seed_sql
+from data_layer.writers import Rows, platform
 
 KNOWN_MODELS = ["gpt-4o", "claude-3-5-sonnet-20241022", "gpt-4o-mini"]
 UNKNOWN_MODEL = "acme-internal-llm"
@@ -214,109 +209,104 @@ class PlatformData:
     # -- writing ------------------------------------------------------------------------------
 
     def write_postgres(self, url: str) -> str:
-        """Seed 004's SQL as written, then the rows; jsonb as Jsonb, TEXT[] as lists."""
-        with psycopg.connect(url) as con:
-            con.execute(seed_sql("004"))
-            self._insert(con, _Writer("%s", json=Jsonb, time=_same, array=_same, number=_same))
-        return url
+        """Seed 004's SQL as written, then the rows: jsonb from dicts, TEXT[] from lists."""
+        return platform.WRITER.write_postgres(url, self.tables(time=_same))
 
     def write_sqlite(self, path: Path) -> Path:
-        """The same schema and rows in SQLite, as the demo generator writes it: JSON text for jsonb
-        and arrays, times as ISO text (naive UTC, +00:00 or another offset, all the same instants)."""
-        con = sqlite3.connect(path)
-        con.executescript(sqlite_ddl())
-        self._insert(con, _Writer("?", json=_json_text, time=_sqlite_time, array=_json_text, number=float))
-        con.commit()
-        con.close()
-        return path
+        """The same rows in the platform's SQLite schema, as the demo's are written: JSON text for
+        jsonb and arrays, times as ISO text (naive UTC, +00:00 or another offset, all the same instants)."""
+        return platform.WRITER.write_sqlite(path, self.tables(time=_sqlite_time))
 
-    def _insert(self, con, w: _Writer) -> None:
-        def insert(table: str, cols: str, rows: list[tuple]) -> None:
-            marks = ", ".join([w.mark] * len(cols.split(",")))
-            con.cursor().executemany(f"insert into {table} ({cols}) values ({marks})", rows)
+    def tables(self, *, time: Callable[[datetime], Any]) -> dict[str, Rows]:
+        """Each table's rows, times written by ``time``; the writer renders JSON, arrays and NUMERIC."""
 
-        insert(
-            "agents",
-            "id, name, agent_type, status, capabilities, last_heartbeat, created_at, metadata",
-            [
+        def maybe_time(t: datetime | None) -> Any:
+            return None if t is None else time(t)
+
+        return {
+            "agents": Rows(
                 (
-                    a.id,
-                    a.name,
-                    a.agent_type,
-                    a.status,
-                    w.array(["chat"]),
-                    w.time(a.heartbeat),
-                    w.time(START - timedelta(days=30)),
-                    w.json({}),
-                )
-                for a in self.agents
-            ],
-        )
-        insert(
-            "tasks",
-            "id, agent_id, task_type, status, priority, payload, created_at, started_at, completed_at",
-            [
+                    "id",
+                    "name",
+                    "agent_type",
+                    "status",
+                    "capabilities",
+                    "last_heartbeat",
+                    "created_at",
+                    "metadata",
+                ),
+                [
+                    (
+                        a.id,
+                        a.name,
+                        a.agent_type,
+                        a.status,
+                        ["chat"],
+                        time(a.heartbeat),
+                        time(START - timedelta(days=30)),
+                        {},
+                    )
+                    for a in self.agents
+                ],
+            ),
+            "tasks": Rows(
                 (
-                    tid,
-                    agent,
-                    ttype,
-                    status,
-                    "normal",
-                    w.json(payload),
-                    w.time(c),
-                    w.maybe_time(s),
-                    w.maybe_time(f),
-                )
-                for tid, agent, ttype, status, payload, c, s, f in self.tasks
-            ],
-        )
-        insert(
-            "chat_sessions",
-            "id, session_type, status, title, created_at, last_activity, ended_at, participants",
-            [
+                    "id",
+                    "agent_id",
+                    "task_type",
+                    "status",
+                    "priority",
+                    "payload",
+                    "created_at",
+                    "started_at",
+                    "completed_at",
+                ),
+                [
+                    (tid, agent, ttype, status, "normal", payload, time(c), maybe_time(s), maybe_time(f))
+                    for tid, agent, ttype, status, payload, c, s, f in self.tasks
+                ],
+            ),
+            "chat_sessions": Rows(
                 (
-                    sid,
-                    "group",
-                    "ended" if e else "active",
-                    f"Chat {sid}",
-                    w.time(c),
-                    w.time(e or c),
-                    w.maybe_time(e),
-                    w.array(p),
-                )
-                for sid, c, e, p in self.sessions
-            ],
-        )
-        insert(
-            "chat_messages",
-            "id, session_id, user_id, message_type, content, timestamp, metadata",
-            [
-                (
-                    m.id,
-                    m.session,
-                    m.user_id,
-                    m.type,
-                    f"text of {m.id}",
-                    w.time(m.ts),
-                    None if m.metadata is None else w.json(m.metadata),
-                )
-                for m in self.messages
-            ],
-        )
-        insert(
-            "metrics",
-            "agent_name, metric_name, metric_value, timestamp, tags",
-            [
-                (a, n, w.number(v), w.time(t), None if g is None else w.json(g))
-                for a, n, v, t, g in self.metrics
-            ],
-        )
-        insert("agent_configurations", "agent_name, config_key, config_value, is_active", self.configs)
-        insert(
-            "api_keys",
-            "api_key, owner_id, permissions, is_active",
-            [(k, o, w.array(p), a) for k, o, p, a in self.api_keys],
-        )
+                    "id",
+                    "session_type",
+                    "status",
+                    "title",
+                    "created_at",
+                    "last_activity",
+                    "ended_at",
+                    "participants",
+                ),
+                [
+                    (
+                        sid,
+                        "group",
+                        "ended" if e else "active",
+                        f"Chat {sid}",
+                        time(c),
+                        time(e or c),
+                        maybe_time(e),
+                        p,
+                    )
+                    for sid, c, e, p in self.sessions
+                ],
+            ),
+            "chat_messages": Rows(
+                ("id", "session_id", "user_id", "message_type", "content", "timestamp", "metadata"),
+                [
+                    (m.id, m.session, m.user_id, m.type, f"text of {m.id}", time(m.ts), m.metadata)
+                    for m in self.messages
+                ],
+            ),
+            "metrics": Rows(
+                ("agent_name", "metric_name", "metric_value", "timestamp", "tags"),
+                [(a, n, v, time(t), g) for a, n, v, t, g in self.metrics],
+            ),
+            "agent_configurations": Rows(
+                ("agent_name", "config_key", "config_value", "is_active"), self.configs
+            ),
+            "api_keys": Rows(("api_key", "owner_id", "permissions", "is_active"), self.api_keys),
+        }
 
     # -- what the loaded source must say ------------------------------------------------------
 
@@ -477,26 +467,8 @@ def _iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat()
 
 
-@dataclass(frozen=True)
-class _Writer:
-    """How one engine takes the platform's values: its placeholder, jsonb, times, arrays, NUMERIC."""
-
-    mark: str
-    json: Callable[[Any], Any]
-    time: Callable[[datetime], Any]
-    array: Callable[[list], Any]
-    number: Callable[[Decimal], Any]
-
-    def maybe_time(self, t: datetime | None) -> Any:
-        return None if t is None else self.time(t)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _json_text(value) -> str:
-    return json.dumps(value)
+def _same(t: datetime) -> datetime:
+    return t
 
 
 _OFFSETS = [None, UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))]
@@ -508,23 +480,3 @@ def _sqlite_time(t: datetime) -> str:
     if zone is None:
         return t.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
     return t.astimezone(zone).isoformat()
-
-
-def sqlite_ddl() -> str:
-    """Seed 004's tables and indexes in SQLite terms: jsonb and TEXT[] become JSON text columns.
-
-    The functions and triggers are PostgreSQL-only and only maintain updated_at, so they are left out.
-    """
-    statements = re.split(r";\n(?=(?:--[^\n]*\n\s*)*CREATE\b)", seed_sql("004"))
-    kept = [s for s in statements if re.search(r"\bCREATE\s+(TABLE|INDEX)\b", s)]
-    ddl = ";\n".join(kept) + ";\n"
-    for pattern, replacement in [
-        (r"DEFAULT ARRAY\[\]::TEXT\[\]", "DEFAULT '[]'"),
-        (r"'\{\}'::jsonb", "'{}'"),
-        (r"\bTEXT\[\]", "TEXT"),
-        (r"\bJSONB\b", "TEXT"),
-        (r"\bSERIAL PRIMARY KEY\b", "INTEGER PRIMARY KEY AUTOINCREMENT"),
-        (r"\bTIMESTAMP WITH TIME ZONE\b", "TIMESTAMP"),
-    ]:
-        ddl = re.sub(pattern, replacement, ddl)
-    return ddl

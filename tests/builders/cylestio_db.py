@@ -1,4 +1,4 @@
-"""A Cylestio Monitor database for tests, built with seed 000's own SQL, and the figures it must give.
+"""A Cylestio Monitor database for tests, written by Cylestio's writer (seed 000's own SQL), and its figures.
 
 ``CylestioData.generate`` makes rows the way Cylestio writes them (an ``events`` row per detail
 row, mixed-case enum values, NULL costs and tokens, unknown models, failed tool calls, both
@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import psycopg
 from genai_prices import Usage, calc_price
 
-from tests.seed_sql import seed_sql
+from data_layer.writers import Rows, cylestio
+from data_layer.writers.cylestio import postgres_ddl as postgres_ddl  # the tests' import
 
 KNOWN_MODELS = ["gpt-4o", "claude-3-5-sonnet-20241022", "gpt-4o-mini"]
 UNKNOWN_MODEL = "acme-internal-llm"
@@ -106,46 +104,37 @@ class CylestioData:
 
     # -- writing ------------------------------------------------------------------------------
 
+    def tables(self) -> dict[str, Rows]:
+        """Each table's rows, in the order Cylestio writes them (ids follow that order)."""
+        return {
+            "agents": Rows(("agent_id", "name"), self.agents),
+            "sessions": Rows(("agent_id", "start_time", "end_time"), self.sessions),
+            "events": Rows(
+                ("agent_id", "session_id", "event_type", "channel", "level", "timestamp"), self.events
+            ),
+            "llm_calls": Rows(
+                ("event_id", "model", "prompt", "response", "tokens_in", "tokens_out", "duration_ms", "cost"),
+                [(e, m, "prompt", "response", ti, to, ms, c) for e, m, ti, to, ms, c in self.llm_calls],
+            ),
+            "tool_calls": Rows(
+                ("event_id", "tool_name", "success", "duration_ms", "error_message"), self.tool_calls
+            ),
+            "security_alerts": Rows(
+                ("event_id", "alert_type", "severity", "description", "matched_terms", "timestamp"),
+                [(e, t, s, d, json.dumps(m), ts) for e, t, s, d, m, ts in self.alerts],
+            ),
+            "event_security": Rows(
+                ("event_id", "alert_level", "matched_terms", "reason"),
+                [(e, lvl, json.dumps(m), r) for e, lvl, m, r in self.flags],
+            ),
+            "performance_metrics": Rows(("event_id", "metric_type", "value", "unit"), self.perf),
+        }
+
     def write_sqlite(self, path: Path) -> Path:
-        con = sqlite3.connect(path)
-        con.executescript(seed_sql("000"))
-        self._insert(con, "?")
-        con.commit()
-        con.close()
-        return path
+        return cylestio.WRITER.write_sqlite(path, self.tables())
 
     def write_postgres(self, url: str) -> str:
-        with psycopg.connect(url) as con:
-            con.execute(postgres_ddl())
-            self._insert(con, "%s")
-        return url
-
-    def _insert(self, con, mark: str) -> None:
-        def insert(table: str, cols: str, rows: list[tuple]) -> None:
-            marks = ", ".join([mark] * len(cols.split(",")))
-            cur = con.cursor()
-            cur.executemany(f"insert into {table} ({cols}) values ({marks})", rows)
-
-        insert("agents", "agent_id, name", self.agents)
-        insert("sessions", "agent_id, start_time, end_time", self.sessions)
-        insert("events", "agent_id, session_id, event_type, channel, level, timestamp", self.events)
-        insert(
-            "llm_calls",
-            "event_id, model, prompt, response, tokens_in, tokens_out, duration_ms, cost",
-            [(e, m, "prompt", "response", ti, to, ms, c) for e, m, ti, to, ms, c in self.llm_calls],
-        )
-        insert("tool_calls", "event_id, tool_name, success, duration_ms, error_message", self.tool_calls)
-        insert(
-            "security_alerts",
-            "event_id, alert_type, severity, description, matched_terms, timestamp",
-            [(e, t, s, d, json.dumps(m), ts) for e, t, s, d, m, ts in self.alerts],
-        )
-        insert(
-            "event_security",
-            "event_id, alert_level, matched_terms, reason",
-            [(e, lvl, json.dumps(m), r) for e, lvl, m, r in self.flags],
-        )
-        insert("performance_metrics", "event_id, metric_type, value, unit", self.perf)
+        return cylestio.WRITER.write_postgres(url, self.tables())
 
     # -- what the summary must say ------------------------------------------------------------
 
@@ -203,9 +192,3 @@ def _percentiles(values: list[float]) -> dict:
 
 def _iso(t: datetime) -> str:
     return t.replace(tzinfo=UTC).isoformat()
-
-
-def postgres_ddl() -> str:
-    """Seed 000's schema as Cylestio's SQLAlchemy models create it on PostgreSQL."""
-    ddl = seed_sql("000").replace("INTEGER PRIMARY KEY AUTOINCREMENT", "SERIAL PRIMARY KEY")
-    return re.sub(r"\bFLOAT\b", "DOUBLE PRECISION", ddl)

@@ -1,4 +1,5 @@
-"""An Agent Monitoring Dashboard database for tests, built with seed 002's own SQL, and its figures.
+"""An Agent Monitoring Dashboard database for tests, seed 002's own SQL written by the dashboard's
+writer, and its figures.
 
 ``DashboardData.generate`` scripts what the dashboard would record over three weeks: agents'
 samples (some measures NULL), tasks that are created, assigned, started, blocked, completed,
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 import json
 import random
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from data_layer.writers import Rows, dashboard
 from tests.seed_sql import seed_sql
 
 START = datetime(2025, 6, 2, 8, 0, 0)  # naive, as SQLite's CURRENT_TIMESTAMP writes: UTC
@@ -250,64 +251,106 @@ class DashboardData:
     # -- writing --------------------------------------------------------------------------------
 
     def write_sqlite(self, path: Path) -> Path:
-        con = sqlite3.connect(path)
-        con.executescript(seed_sql("002"))
-        self.insert(con)
-        con.commit()
-        con.close()
-        return path
+        """Seed 002's SQL as written (with its agent_metrics_daily table), then the rows."""
+        return dashboard.WRITER.write_sqlite(path, self.tables(), ddl=seed_sql("002"))
 
-    def insert(self, con: sqlite3.Connection) -> None:
-        """Insert every row, task events shuffled so row ids do not follow time."""
-
-        def insert(table: str, cols: str, rows: list[tuple]) -> None:
-            marks = ", ".join("?" * len(cols.split(",")))
-            con.executemany(f"insert into {table} ({cols}) values ({marks})", rows)
-
-        insert(
-            "agent_metrics",
-            "agent_id, timestamp, status, cpu_usage, memory_usage, memory_percent, uncommitted_changes,"
-            " uptime_seconds",
-            [(a, _text(ts), *rest) for a, ts, *rest in self.samples],
-        )
+    def tables(self) -> dict[str, Rows]:
+        """Every table's rows, task events shuffled so row ids do not follow time."""
         order = list(range(len(self.task_events)))
         random.Random(7).shuffle(order)
         self.iso_times = set(order[::5])
-        rows = []
+        events = []
         for k in order:
             task, kind, prev, new, to, by, details, ts = self.task_events[k]
             when = ts.strftime("%Y-%m-%dT%H:%M:%S.000Z") if k in self.iso_times else _text(ts)
-            rows.append((task, kind, prev, new, to, by, json.dumps(details) if details else None, when))
-        insert(
-            "task_events",
-            "task_id, event_type, previous_status, new_status, assigned_to, changed_by, details, timestamp",
-            rows,
-        )
-        insert(
-            "git_commits",
-            "commit_hash, short_hash, agent_id, files_changed, lines_added, lines_deleted, commit_timestamp",
-            [(h, h[:7], a, f, ad, de, _text(ts)) for h, a, f, ad, de, ts in self.commits],
-        )
-        insert(
-            "system_health",
-            "timestamp, overall_status, api_latency, websocket_connections, file_watch_events, error_count,"
-            " cpu_usage, memory_usage, disk_usage",
-            [(_text(ts), *rest) for ts, *rest in self.health],
-        )
-        insert(
-            "rag_metrics",
-            "timestamp, total_patterns, total_queries, average_response_time, hit_rate, memory_usage,"
-            " query_volume_last_hour",
-            [(_text(ts), *rest) for ts, *rest in self.rag],
-        )
-        insert(
-            "alerts",
-            "alert_id, type, severity, title, message, source, metadata, acknowledged, acknowledged_at,"
-            " resolved, resolved_at, created_at",
-            [(*a[:8], _text(a[8]), a[9], _text(a[10]), _text(a[11])) for a in self.alerts],
-        )
-        insert("agent_metrics_daily", "agent_id, date, avg_cpu, avg_memory, sample_count", self.daily)
-        insert("schema_version", "version, description", [(1, "Initial dashboard schema")])
+            events.append((task, kind, prev, new, to, by, json.dumps(details) if details else None, when))
+        return {
+            "agent_metrics": Rows(
+                (
+                    "agent_id",
+                    "timestamp",
+                    "status",
+                    "cpu_usage",
+                    "memory_usage",
+                    "memory_percent",
+                    "uncommitted_changes",
+                    "uptime_seconds",
+                ),
+                [(a, _text(ts), *rest) for a, ts, *rest in self.samples],
+            ),
+            "task_events": Rows(
+                (
+                    "task_id",
+                    "event_type",
+                    "previous_status",
+                    "new_status",
+                    "assigned_to",
+                    "changed_by",
+                    "details",
+                    "timestamp",
+                ),
+                events,
+            ),
+            "git_commits": Rows(
+                (
+                    "commit_hash",
+                    "short_hash",
+                    "agent_id",
+                    "files_changed",
+                    "lines_added",
+                    "lines_deleted",
+                    "commit_timestamp",
+                ),
+                [(h, h[:7], a, f, ad, de, _text(ts)) for h, a, f, ad, de, ts in self.commits],
+            ),
+            "system_health": Rows(
+                (
+                    "timestamp",
+                    "overall_status",
+                    "api_latency",
+                    "websocket_connections",
+                    "file_watch_events",
+                    "error_count",
+                    "cpu_usage",
+                    "memory_usage",
+                    "disk_usage",
+                ),
+                [(_text(ts), *rest) for ts, *rest in self.health],
+            ),
+            "rag_metrics": Rows(
+                (
+                    "timestamp",
+                    "total_patterns",
+                    "total_queries",
+                    "average_response_time",
+                    "hit_rate",
+                    "memory_usage",
+                    "query_volume_last_hour",
+                ),
+                [(_text(ts), *rest) for ts, *rest in self.rag],
+            ),
+            "alerts": Rows(
+                (
+                    "alert_id",
+                    "type",
+                    "severity",
+                    "title",
+                    "message",
+                    "source",
+                    "metadata",
+                    "acknowledged",
+                    "acknowledged_at",
+                    "resolved",
+                    "resolved_at",
+                    "created_at",
+                ),
+                [(*a[:8], _text(a[8]), a[9], _text(a[10]), _text(a[11])) for a in self.alerts],
+            ),
+            "agent_metrics_daily": Rows(
+                ("agent_id", "date", "avg_cpu", "avg_memory", "sample_count"), self.daily
+            ),
+            "schema_version": Rows(("version", "description"), [(1, "Initial dashboard schema")]),
+        }
 
     # -- what the summary must say --------------------------------------------------------------
 

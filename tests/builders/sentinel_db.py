@@ -7,15 +7,14 @@ lists and nulls, and monitoring configurations global and per agent, enabled and
 both threshold shapes. ``expected_summary`` and friends compute every figure from those Python
 rows, independently of the data layer: plain Python flattening, numpy percentiles.
 
-The same rows go into PostgreSQL (the shipped DDL, monthly partitions) or into SQLite tables of
-the same names and columns (UUIDs, times and JSON as text), as the demo generator writes them.
+Sentinel's writer puts the same rows into PostgreSQL (the shipped DDL, monthly partitions) or into
+SQLite tables of the same names and columns (UUIDs, times and JSON as text), as it does the demo's.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,11 +22,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import psycopg
 
-from tests.conftest import ROOT
+from data_layer.writers import Rows, sentinel
 
-DDL = ROOT / "data_layer" / "schemas" / "sentinel_postgres.sql"
+DDL = sentinel.POSTGRES_SCHEMA
 START = datetime(2025, 9, 18, 6, 0, tzinfo=UTC)
 DAYS = 50  # September to November 2025: three monthly partitions hold rows
 OFFSETS = [
@@ -165,85 +163,78 @@ class SentinelData:
 
         Times go in as text with their offsets, and PostgreSQL places them in the partitions.
         """
-        with psycopg.connect(url) as con:
-            if create_schema:
-                con.execute(DDL.read_text())
-            self._insert(con, "%s")
-        return url
+        return sentinel.WRITER.write_postgres(url, self.tables(), create=create_schema)
 
     def write_sqlite(self, path: Path) -> Path:
-        con = sqlite3.connect(path)
-        con.executescript(SQLITE_DDL)
-        self._insert(con, "?")
-        con.commit()
-        con.close()
-        return path
+        return sentinel.WRITER.write_sqlite(path, self.tables())
 
-    def _insert(self, con: Any, mark: str) -> None:
-        def insert(table: str, cols: list[str], rows: list[tuple]) -> None:
-            marks = ", ".join([mark] * len(cols))
-            con.cursor().executemany(f"insert into {table} ({', '.join(cols)}) values ({marks})", rows)
-
-        insert(
-            "ai_agents",
-            ["agent_id", "name", "description", "status", "created_at", "last_seen", "metadata"],
-            [
+    def tables(self) -> dict[str, Rows]:
+        """Each table's rows, the same for both engines: UUIDs, JSON and times as text."""
+        return {
+            "ai_agents": Rows(
+                ("agent_id", "name", "description", "status", "created_at", "last_seen", "metadata"),
+                [
+                    (
+                        a.agent_id,
+                        a.name,
+                        f"{a.name} agent",
+                        a.status,
+                        _text(a.created_at),
+                        _text(a.last_seen),
+                        "{}",
+                    )
+                    for a in self.agents
+                ],
+            ),
+            "performance_metrics": Rows(
+                ("metric_id", "agent_id", "timestamp", *MEASURES, "custom_metrics"),
+                [
+                    (
+                        s.metric_id,
+                        self.agents[s.agent].agent_id,
+                        BOUNDARY_TEXT if s.ts == BOUNDARY else _text(s.ts),
+                        *s.measures.values(),
+                        None if s.custom is None else json.dumps(s.custom),
+                    )
+                    for s in self.samples
+                ],
+            ),
+            "monitoring_configuration": Rows(
+                ("config_id", "agent_id", "alert_thresholds", "enabled", "created_at", "updated_at"),
+                [
+                    (
+                        c.config_id,
+                        None if c.agent is None else self.agents[c.agent].agent_id,
+                        json.dumps(c.thresholds),
+                        c.enabled,
+                        _text(c.created_at),
+                        _text(c.created_at),
+                    )
+                    for c in self.configs
+                ],
+            ),
+            "user_sessions": Rows(
                 (
-                    a.agent_id,
-                    a.name,
-                    f"{a.name} agent",
-                    a.status,
-                    _text(a.created_at),
-                    _text(a.last_seen),
-                    "{}",
-                )
-                for a in self.agents
-            ],
-        )
-        insert(
-            "performance_metrics",
-            ["metric_id", "agent_id", "timestamp", *MEASURES, "custom_metrics"],
-            [
-                (
-                    s.metric_id,
-                    self.agents[s.agent].agent_id,
-                    BOUNDARY_TEXT if s.ts == BOUNDARY else _text(s.ts),
-                    *s.measures.values(),
-                    None if s.custom is None else json.dumps(s.custom),
-                )
-                for s in self.samples
-            ],
-        )
-        insert(
-            "monitoring_configuration",
-            ["config_id", "agent_id", "alert_thresholds", "enabled", "created_at", "updated_at"],
-            [
-                (
-                    c.config_id,
-                    None if c.agent is None else self.agents[c.agent].agent_id,
-                    json.dumps(c.thresholds),
-                    c.enabled,
-                    _text(c.created_at),
-                    _text(c.created_at),
-                )
-                for c in self.configs
-            ],
-        )
-        insert(
-            "user_sessions",
-            ["session_id", "user_identifier", "created_at", "last_activity", "preferences", "active_filters"],
-            [
-                (
-                    s.session_id,
-                    s.user,
-                    _text(s.created_at),
-                    _text(s.last_activity),
-                    json.dumps({"theme": "dark", "refresh_seconds": 30}),
-                    json.dumps({"agent_id": self.agents[0].agent_id, "time_range": "24h"}),
-                )
-                for s in self.sessions
-            ],
-        )
+                    "session_id",
+                    "user_identifier",
+                    "created_at",
+                    "last_activity",
+                    "preferences",
+                    "active_filters",
+                ),
+                [
+                    (
+                        s.session_id,
+                        s.user,
+                        _text(s.created_at),
+                        _text(s.last_activity),
+                        json.dumps({"theme": "dark", "refresh_seconds": 30}),
+                        json.dumps({"agent_id": self.agents[0].agent_id, "time_range": "24h"}),
+                    )
+                    for s in self.sessions
+                ],
+            ),
+        }
 
     # -- what Agentwatch must show ------------------------------------------------------------
 
@@ -363,28 +354,3 @@ def _percentiles(values: list[float]) -> dict:
 def _text(t: datetime | None) -> str | None:
     """A time as Sentinel's clients send it: ISO text with the writer's UTC offset."""
     return None if t is None else t.isoformat(sep=" ")
-
-
-# The data model's tables in SQLite, as the demo generator writes them: same names and columns,
-# UUIDs, times and JSON as text, booleans as 0/1.
-SQLITE_DDL = """
-create table ai_agents (
-    agent_id text primary key, name text not null unique, description text,
-    status text not null default 'unknown', created_at text, last_seen text, metadata text
-);
-create table performance_metrics (
-    metric_id text primary key, agent_id text not null references ai_agents (agent_id),
-    timestamp text not null, latency_ms real, throughput_req_per_min real, cost_per_request real,
-    cpu_usage_percent real, gpu_usage_percent real, memory_usage_mb real, custom_metrics text
-);
-create index idx_metrics_agent_timestamp on performance_metrics (agent_id, timestamp desc);
-create table user_sessions (
-    session_id text primary key, user_identifier text not null, created_at text,
-    last_activity text, preferences text, active_filters text
-);
-create table monitoring_configuration (
-    config_id text primary key, agent_id text references ai_agents (agent_id),
-    collection_interval_seconds integer default 60, retention_days integer default 90,
-    alert_thresholds text, enabled integer not null default 1, created_at text, updated_at text
-);
-"""
