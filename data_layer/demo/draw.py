@@ -45,8 +45,13 @@ def arrivals(rng: np.random.Generator, story: Story, per_day: float, rhythm: str
 
 
 def grid(rng: np.random.Generator, story: Story, every_ms: int, jitter_ms: int) -> np.ndarray:
-    """Regular sample times with a little jitter, as a collector's timer produces them."""
-    ticks = np.arange(story.start_ms, story.now_ms, every_ms, dtype=np.int64)
+    """Regular sample times with a little jitter, as a collector's timer produces them.
+
+    The timer's last tick falls two minutes before ``now``, so every collector has reported within
+    the current hour whenever the demo is drawn (quiet night hours included).
+    """
+    last = story.now_ms - 2 * 60_000
+    ticks = np.arange(last, story.start_ms - 1, -every_ms, dtype=np.int64)[::-1]
     return ticks + rng.integers(0, max(jitter_ms, 1), len(ticks))
 
 
