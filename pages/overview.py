@@ -3,6 +3,7 @@
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts, page
 from ui.filters import describe
 
@@ -38,9 +39,7 @@ with left:
             )  # fmt: skip
             page.chart(fig, "overview_calls", filter_on="models")
     else:
-        page.nothing_to_show(
-            "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
-        )
+        page.nothing_to_show("LLM calls", fills("llm_calls"))
 with right:
     if ctx.has("llm_calls"):
         cost = queries.llm_usage(store, f, bucket=bucket, by="cost_source")

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts, page
 from ui.filters import describe
 
@@ -62,11 +63,7 @@ if ctx.has("tasks"):
             )
             page.chart(fig, "velocity_cycle")
 else:
-    page.nothing_to_show(
-        "tasks",
-        "Agent Monitoring Dashboard task events, a task-board.json or a multi-agent platform's tasks"
-        " fill this.",
-    )
+    page.nothing_to_show("tasks", fills("tasks"))
 
 if ctx.has("llm_calls"):
     # Hourly up to two weeks (336 bars a series); a longer period in days or weeks, so that a year

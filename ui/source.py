@@ -28,15 +28,9 @@ from data_layer import demo
 from data_layer.cache import Entry, StoreCache
 from data_layer.errors import AgentwatchError, SourceTooLarge
 from data_layer.sources import Location, files, open_pushdown, open_source, open_sources, should_push_down
+from data_layer.sources.registry import titles
 
-SYSTEM_TITLES = {
-    "cylestio": "Cylestio Monitor",
-    "cylestio-monitor": "cylestio-monitor SDK",
-    "monitoring-dashboard": "Agent Monitoring Dashboard",
-    "sentinel": "Sentinel AI",
-    "agent-platform": "Multi-agent platform",
-    "export": "Export file",
-}
+SYSTEM_TITLES = titles()  # system -> title, from the adapter registry
 CHOICE_KEY = "source_choice"
 UPLOAD_KEY = "upload"
 

@@ -31,14 +31,10 @@ import sqlalchemy as sa
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
+from data_layer.sources.adapter import Adapter, optional_column
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "cylestio-monitor"
-TITLE = "cylestio-monitor SDK"
-NEEDS = (
-    "the SDK's tables agents (id, agent_id) and events (agent_id, event_type, channel, level,"
-    " timestamp, data), or its JSON-lines log (timestamp, level, channel, agent_id, event, data)"
-)
 
 # Event names of the 0.1.x SDK: one of them among a log's first records marks the file as its own.
 KNOWN_EVENTS = (
@@ -124,13 +120,9 @@ def _agents_select(db: Database) -> sa.Select:
     agents = db.table("agents")
     return sa.select(
         agents.c.agent_id.label("agent"),
-        _col(agents, "created_at").label("created_at"),
-        _col(agents, "last_seen").label("last_seen_at"),
+        optional_column(agents, "created_at").label("created_at"),
+        optional_column(agents, "last_seen").label("last_seen_at"),
     )
-
-
-def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
-    return table.c[name] if name in table.c else sa.null()
 
 
 _RAW_FROM_FRAME = """
@@ -416,3 +408,19 @@ def _orphans(con: duckdb.DuckDBPyConnection) -> list[str]:
         " event; they are counted as events only."
         for row in con.execute(_ORPHANS).df().itertuples()
     ]
+
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="cylestio-monitor SDK",
+    needs=(
+        "the SDK's tables agents (id, agent_id) and events (agent_id, event_type, channel, level,"
+        " timestamp, data), or its JSON-lines log (timestamp, level, channel, agent_id, event, data)"
+    ),
+    provides=frozenset({"agents", "events", "llm_calls", "tool_calls", "flagged_events"}),
+    formats="its database or JSON-lines log",
+    recognises=recognises,
+    load=load,
+    recognises_file=recognises_file,
+    load_file=load_file,
+)

@@ -26,12 +26,13 @@ import duckdb
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
-from data_layer.sources import exports
+from data_layer.sources import records
+from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Progress
+from data_layer.sources.files import shown_name
 
 SYSTEM = "otlp"
-TITLE = "OpenTelemetry traces (OTLP/JSON)"
-NEEDS = 'OTLP/JSON: {"resourceSpans": [...]} per line, or one such document'
+_NEEDS = 'OTLP/JSON: {"resourceSpans": [...]} per line, or one such document'
 
 # Which attribute names mean what, best first. Coalesced per span, so names of different schemes
 # (OTel GenAI current, OpenLLMetry <= 0.53, OpenInference) are never added up.
@@ -90,8 +91,8 @@ def recognises_file(path: Path, kind: str) -> bool:
 
 
 def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
-    name = exports.shown_name(path)
-    with exports._connect() as con:
+    name = shown_name(path)
+    with records.connect() as con:
         progress(f"Reading spans from {name}", None)
         con.execute(_MACROS)
         notes = read_requests(con, path, kind)
@@ -110,20 +111,20 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
 
 def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> list[str]:
     """Table ``requests``, one ExportTraceServiceRequest per row; a cut last line is skipped."""
-    name = exports.shown_name(path)
+    name = shown_name(path)
     fmt = "newline_delimited" if kind == "jsonl" else "auto"
     sql = (
         "create or replace table requests as select row_number() over () as request, json"
         " from read_json_objects(?, format := ?, ignore_errors := ?, maximum_object_size := ?)"
         " where json is not null"
     )
-    params = [str(path), fmt, False, exports._max_object(path)]
+    params = [str(path), fmt, False, records.max_object_size(path)]
     try:
         con.execute(sql, params)
         return []
     except duckdb.Error as err:
-        if not (kind == "jsonl" and exports._last_line_is_cut(path) and exports._bad_lines(con, path) == 1):
-            raise exports._unreadable(name, kind, err) from err
+        if not (kind == "jsonl" and records.last_line_is_cut(path) and records.bad_lines(con, path) == 1):
+            raise records.unreadable(name, kind, err) from err
     con.execute(sql, [*params[:2], True, params[3]])
     return ["The last line of the file was cut off (a file still being written?); its spans were skipped."]
 
@@ -354,7 +355,7 @@ def telemetry_from_spans(
     con.execute(_INHERITED, {"default_service": _DEFAULT_SERVICE})
     counts = dict(zip(_COUNTS, con.execute(_COUNT_SQL).fetchall()[0], strict=True))
     wanted = {"llm_calls": counts["llm"], "tool_calls": counts["tools"], "events": counts["events"]}
-    tables = {name: exports._frame(con, _SPLIT[name]) for name, n in wanted.items() if n}
+    tables = {name: records.arrow(con, _SPLIT[name]) for name, n in wanted.items() if n}
     return Telemetry(
         system=system,
         tables=tables,
@@ -399,4 +400,11 @@ def _notes(counts: dict[str, int]) -> list[str]:
     return notes
 
 
-__all__ = ["NEEDS", "SPAN_COLUMNS", "SYSTEM", "TITLE", "load_file", "recognises_file", "telemetry_from_spans"]
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="OpenTelemetry traces (OTLP/JSON)",
+    needs=_NEEDS,
+    provides=frozenset({"llm_calls", "tool_calls", "events"}),
+    recognises_file=recognises_file,
+    load_file=load_file,
+)

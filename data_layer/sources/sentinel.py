@@ -19,11 +19,11 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from data_layer.model import Telemetry, to_utc
+from data_layer.sources.adapter import Adapter, optional_column
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "sentinel"
-TITLE = "Sentinel AI"
-NEEDS = (
+_NEEDS = (
     "tables ai_agents (agent_id, name) and performance_metrics (agent_id, timestamp, latency_ms,"
     " cpu_usage_percent...)"
 )
@@ -167,15 +167,15 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
         "agents": sa.select(
             agents.c.name.label("agent"),
             agents.c.name.label("display_name"),
-            sa.cast(_col(agents, "status"), sa.String).label("status"),
-            _col(agents, "created_at").label("created_at"),
-            _col(agents, "last_seen").label("last_seen_at"),
+            sa.cast(optional_column(agents, "status"), sa.String).label("status"),
+            optional_column(agents, "created_at").label("created_at"),
+            optional_column(agents, "last_seen").label("last_seen_at"),
         ),
         "samples": sa.select(
             perf.c.timestamp.label("ts"),
             _agent_name(agents, perf.c.agent_id).label("agent"),
             *(_number(db, perf.c[c]).label(c) for c in _SERIES if c in perf.c),
-            sa.cast(_col(perf, "custom_metrics"), sa.String).label("custom_metrics"),
+            sa.cast(optional_column(perf, "custom_metrics"), sa.String).label("custom_metrics"),
         ).select_from(perf.outerjoin(agents, agents.c.agent_id == perf.c.agent_id)),
     }
     if db.has("monitoring_configuration", "agent_id", "alert_thresholds", "enabled"):
@@ -214,11 +214,6 @@ def _number(db: Database, column: sa.ColumnElement) -> sa.ColumnElement:
     """A numeric column as a float. PostgreSQL NUMERIC must be cast for ADBC; SQLite is not cast,
     as its CAST turns stray text into 0, and a bad value must stay missing, not become zero."""
     return column if db.dialect == "sqlite" else sa.cast(column, sa.Double)
-
-
-def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
-    """The column if the source has it, else NULL: optional columns of the data model."""
-    return table.c[name] if name in table.c else sa.null()
 
 
 def _numeric(samples: pd.DataFrame) -> pd.DataFrame:
@@ -286,3 +281,13 @@ def _one_row_per_name(agents: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         f"Agent names used by more than one agent: {len(shared):,} ({named}). Their samples are"
         " shown together under the name."
     ]
+
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="Sentinel AI",
+    needs=_NEEDS,
+    provides=frozenset({"agents", "metrics", "thresholds", "events"}),
+    recognises=recognises,
+    load=load,
+)
