@@ -98,14 +98,27 @@ class ReadingReport:
 
     def sentences(self) -> list[str]:
         """The report in plain words, for the Data page and the command line's text form."""
-        out = [f"Read {self.records:,} records" + (f" ({_listed(self.read)})." if self.read else ".")]
+        listed = self.read and set(self.read) != {"records"}
+        out = [f"Read {self.records:,} records" + (f" ({_listed(self.read)})." if listed else ".")]
         if not self.skipped:
-            out.append("Every record read became telemetry; none was skipped.")
+            out.append("Every record read became telemetry; none was left out.")
         for reason, n in sorted(self.skipped.items()):
             where = self.lines.get(reason)
             at = f" (line {', '.join(map(str, where))}{'…' if n > len(where) else ''})" if where else ""
             out.append(f"Not read, {reason}: {n:,}{at}.")
+        if self.fields:
+            out.append("Read as: " + ", ".join(f"{src} → {col}" for src, col in self.fields.items()) + ".")
+        out.extend(f"Assumed: {a}" for a in self.assumptions)
         return out
+
+
+def read_sentences(read: Mapping[str, Any], report: ReadingReport | None = None) -> list[str]:
+    """The ``read`` key of a summary in plain words; the full report, when at hand, adds where."""
+    if report is not None:
+        return report.sentences()
+    told = ReadingReport(read={"source": int(read["records"])}, skipped=dict(read["skipped"]))
+    told.assume(*read["assumptions"])
+    return told.sentences()
 
 
 def _listed(counts: Mapping[str, int]) -> str:

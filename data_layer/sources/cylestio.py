@@ -19,6 +19,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from data_layer.model import Frame, Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, optional_column
 from data_layer.sources.database import Database, Progress
 from data_layer.tables import compile_statement
@@ -33,6 +34,7 @@ _WIDE_METRICS = {
     "tokens_processed": ("tokens_processed", "tokens"),
     "cost": ("cost", "USD"),
 }
+_FLAG_LEVELS = ("suspicious", "dangerous")  # event_security levels that flag an event
 _TABLES = (
     "agents",
     "sessions",
@@ -108,7 +110,41 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables=counts,
         source_events=counts.get("events"),
         notes=_notes(db),
+        report=_report(db, counts),
     )
+
+
+_ORPHAN = "{} row whose {} points at no {}"
+
+
+def _report(db: Database, counts: dict[str, int]) -> ReadingReport:
+    """Rows read per table; the model tables are counted against them once built (``settle``).
+
+    Each detail row is one model row when its event, and the event's agent, exist: the SELECTs
+    join them, so a row pointing nowhere is left out, and counted here.
+    """
+    report = ReadingReport(read={t: n for t, n in counts.items() if t in _READ_COLUMNS or t == "agents"})
+    report.expect("events", counts["events"], _ORPHAN.format("events", "agent_id", "agent"))
+    for model_table, source in (
+        ("llm_calls", "llm_calls"),
+        ("tool_calls", "tool_calls"),
+        ("alerts", "security_alerts"),
+    ):
+        if source in counts:
+            report.expect(model_table, counts[source], _ORPHAN.format(source, "event_id", "event (or agent)"))
+    if "sessions" in counts:
+        report.expect("sessions", counts["sessions"], _ORPHAN.format("sessions", "agent_id", "agent"))
+    if "event_security" in counts:
+        flagged = db.table("event_security")
+        level = sa.func.lower(flagged.c.alert_level)
+        kept = int(db.read(sa.select(sa.func.count()).where(level.in_(_FLAG_LEVELS))).iloc[0, 0])
+        report.skip(
+            "event_security row rated neither suspicious nor dangerous", counts["event_security"] - kept
+        )
+        report.expect(
+            "flagged_events", kept, _ORPHAN.format("event_security", "event_id", "event (or agent)")
+        )
+    return report.assume("Times without a time zone are UTC.")
 
 
 def _mapped_in_duckdb(db: Database, progress: Progress) -> dict[str, Callable[[], pa.Table]]:
@@ -233,7 +269,7 @@ def model_selects(db: Database) -> dict[str, sa.Select]:
                 optional_column(flagged, "source_field").label("source_field"),
             )
             .select_from(flagged.join(ctx, events.c.id == flagged.c.event_id))
-            .where(level.in_(("suspicious", "dangerous")))
+            .where(level.in_(_FLAG_LEVELS))
         )
     if "performance_metrics" in t:
         selects["metrics"] = _metrics_select(t["performance_metrics"], events, ctx, context)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Database, Progress
 from data_layer.sources.fields import (
@@ -86,8 +87,13 @@ def telemetry_from_raw(
     notes: list[str],
     progress: Progress,
     system: str = SYSTEM,
+    report: ReadingReport | None = None,
 ) -> Telemetry:
-    """Map the rows of ``table`` (one per record) into the model; only tables with rows are provided."""
+    """Map the rows of ``table`` (one per record) into the model; only tables with rows are provided.
+
+    A row that is neither a call nor has a readable time is no telemetry: it is counted in the
+    report (``no readable time``), beside the fields read and the assumptions made.
+    """
     progress("Matching columns", None)
     mapping = map_rows(con, table, what)
     columns = ", ".join(f"{sql} as {ident(name)}" for name, sql in row_columns(mapping).items())
@@ -110,13 +116,49 @@ def telemetry_from_raw(
         wanted = {"llm_calls": llm, "tool_calls": tools, "events": others}
     progress("Splitting rows into calls and events", None)
     tables = {name: arrow(con, _SPLIT[name]) for name, n in wanted.items() if n}
+    report = report or ReadingReport()
+    if not report.read:
+        for source, n in source_tables.items():
+            report.count(source, n)
+    report.skip(NO_TIME, rows - llm - tools - others)
+    _map_report(report, mapping)
     return Telemetry(
         system=system,
         tables=tables,
         source_tables=source_tables,
         source_events=rows,
         notes=[*notes, *_mapping_notes(mapping, rows, llm, timed)],
+        report=report,
     )
+
+
+NO_TIME = "no readable time, and not a call"
+
+
+def _map_report(report: ReadingReport, m: Mapping) -> None:
+    """Which source field became which model column, and what was taken for granted doing so."""
+    f = m.fields
+    report.map(
+        {
+            leaf.path: FIELDS[name].label
+            for name, leaf in f.items()
+            if not (name == "session" and m.session_is_trace)
+        }
+    )
+    if (
+        "time" in f
+        and f["time"].type not in ("timestamp with time zone",)
+        and f["time"].path not in [f[n].path for n in m.epochs]
+    ):
+        report.assume(f"Times in {f['time'].path} without a time zone are UTC.")
+    for name, epoch in m.epochs.items():
+        report.assume(f"{f[name].path} holds epoch {epoch.unit}, judged by the size of its values.")
+    if "latency" in f:
+        scale = latency_scale(f["latency"])
+        unit = {1.0: "milliseconds", 1000.0: "seconds", 0.001: "microseconds"}.get(scale, "nanoseconds")
+        report.assume(f"{f['latency'].path} is in {unit}, by its name.")
+    if m.session_is_trace:
+        report.assume(f"Each trace ({f['trace_id'].path}) is a session: there is no session column.")
 
 
 def _nothing_readable(mapping: Mapping, what: str, rows: int) -> BadExport:
@@ -177,7 +219,8 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
     name = shown_name(path)
     with connect() as con:
         progress(f"Reading {name}", None)
-        key, notes = read_file(con, path, kind)
+        report = ReadingReport()
+        key, notes = read_file(con, path, kind, report)
         rows = con.execute("select count(*) from raw").fetchall()[0][0]
         if rows == 0:
             raise BadExport(
@@ -190,6 +233,7 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
             source_tables={key: rows},
             notes=notes,
             progress=progress,
+            report=report.count(key, rows),
         )
 
 

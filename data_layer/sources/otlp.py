@@ -26,6 +26,7 @@ import duckdb
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources import records
 from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Progress
@@ -95,7 +96,8 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
     with records.connect() as con:
         progress(f"Reading spans from {name}", None)
         con.execute(_MACROS)
-        notes = read_requests(con, path, kind)
+        report = ReadingReport().assume("Span times are nanoseconds since the epoch, UTC (as OTLP defines).")
+        notes = read_requests(con, path, kind, report)
         con.execute(_RAW_SPANS)
         con.execute(f"create table spans as select * from ({_SPANS_FROM_REQUESTS})")  # noqa: S608
         counts = con.execute("select count(*), count(distinct service) from spans").fetchall()[0]
@@ -105,12 +107,17 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         what = "lines" if kind == "jsonl" else "documents"
         notes.insert(0, f"Read {counts[0]:,} spans of {counts[1]:,} services from {lines:,} OTLP {what}.")
         return telemetry_from_spans(
-            con, system=SYSTEM, source_tables={"spans": counts[0]}, notes=notes, progress=progress
+            con,
+            system=SYSTEM,
+            source_tables={"spans": counts[0]},
+            notes=notes,
+            progress=progress,
+            report=report,
         )
 
 
-def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> list[str]:
-    """Table ``requests``, one ExportTraceServiceRequest per row; a cut last line is skipped."""
+def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str, report: ReadingReport) -> list[str]:
+    """Table ``requests``, one ExportTraceServiceRequest per row; a cut last line is skipped and counted."""
     name = shown_name(path)
     fmt = "newline_delimited" if kind == "jsonl" else "auto"
     sql = (
@@ -126,6 +133,7 @@ def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> list
         if not (kind == "jsonl" and records.last_line_is_cut(path) and records.bad_lines(con, path) == 1):
             raise records.unreadable(name, kind, err) from err
     con.execute(sql, [*params[:2], True, params[3]])
+    report.skip(records.CUT_LAST_LINE, 1, [records.last_line_number(path)])
     return ["The last line of the file was cut off (a file still being written?); its spans were skipped."]
 
 
@@ -348,20 +356,34 @@ def telemetry_from_spans(
     source_tables: dict[str, int],
     notes: list[str],
     progress: Progress,
+    report: ReadingReport | None = None,
 ) -> Telemetry:
-    """Map table ``spans`` (``SPAN_COLUMNS``) into the model; only tables with rows are provided."""
+    """Map table ``spans`` (``SPAN_COLUMNS``) into the model; only tables with rows are provided.
+
+    Spans without an id, and the second and later copies of a span, are counted in the report.
+    """
     progress("Mapping spans to calls and events", None)
     con.execute(_FIELDS)
     con.execute(_INHERITED, {"default_service": _DEFAULT_SERVICE})
     counts = dict(zip(_COUNTS, con.execute(_COUNT_SQL).fetchall()[0], strict=True))
     wanted = {"llm_calls": counts["llm"], "tool_calls": counts["tools"], "events": counts["events"]}
     tables = {name: records.arrow(con, _SPLIT[name]) for name, n in wanted.items() if n}
+    report = report or ReadingReport()
+    for source, n in source_tables.items():
+        report.count(source, n)
+    report.skip("span without a span id", counts["no_id"])
+    report.skip("span repeated (read once)", counts["duplicates"])
+    report.assume(
+        "A span's agent is its resource's service.name, else the nearest gen_ai.agent.name or agent.name;"
+        " its session session.id, else gen_ai.conversation.id, else its trace id.",
+    )
     return Telemetry(
         system=system,
         tables=tables,
         source_tables=source_tables,
         source_events=counts["kept"],
         notes=[*notes, *_notes(counts)],
+        report=report,
     )
 
 

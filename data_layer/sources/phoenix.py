@@ -20,6 +20,7 @@ import duckdb
 
 from data_layer.errors import BadExport, SourceTooLarge
 from data_layer.model import Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources import otlp, records
 from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Progress
@@ -88,8 +89,11 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
             shown = ", ".join(nested[:8]) + (f" and {len(nested) - 8} more" if len(nested) > 8 else "")
             notes.append(f"Nested attributes written as Python text were read as objects: {shown}.")
         notes.append("Phoenix exports have no service.name: agents come from agent names on the spans.")
+        report = ReadingReport().assume(
+            "Phoenix exports have no service.name: agents are the spans' agent names."
+        )
         return otlp.telemetry_from_spans(
-            con, system=SYSTEM, source_tables={"spans": rows}, notes=notes, progress=progress
+            con, system=SYSTEM, source_tables={"spans": rows}, notes=notes, progress=progress, report=report
         )
 
 

@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from data_layer.errors import BadExport, SourceTooLarge
+from data_layer.report import MAX_LINES, ReadingReport
 from data_layer.sources.fields import TELLING, find_fields, ident, leaves
 from data_layer.sources.files import shown_name
 
@@ -48,12 +49,15 @@ _READ_JSON = """
 """
 
 
-def read_file(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> tuple[str, list[str]]:
-    """Load the file into table ``raw``, one row per record. Returns a name for its records and notes."""
+def read_file(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: str, report: ReadingReport
+) -> tuple[str, list[str]]:
+    """Load the file into table ``raw``, one row per record. Returns a name for its records and notes;
+    records left out (a cut last line, an empty ``{}``) are counted in ``report``."""
     name = shown_name(path)
     try:
         if kind in ("json", "jsonl"):
-            notes = _read_jsonl(con, path) if kind == "jsonl" else _read_json(con, path)
+            notes = _read_jsonl(con, path, report) if kind == "jsonl" else _read_json(con, path)
             return _unwrap(con, path, notes)
         if kind == "csv":
             con.execute(
@@ -83,7 +87,7 @@ def max_object_size(path: Path) -> int:
     return min(path.stat().st_size + 1, 2**32 - 1)
 
 
-def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, report: ReadingReport) -> list[str]:
     """JSON lines; a last line cut short (a write still going on, or a truncated copy) is skipped."""
     params = {"path": str(path), "max_object": max_object_size(path), "skip_bad": False}
     try:
@@ -96,10 +100,56 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     con.execute(_READ_JSONL, {**params, "skip_bad": True})
     # The cut line comes back as a row of NULLs; a line that was {} carried nothing either.
     empty = " and ".join(f"{ident(c)} is null" for c in con.table("raw").columns)
-    con.execute(f"delete from raw where {empty}")  # noqa: S608 (quoted identifiers)
+    removed = con.execute(f"delete from raw where {empty}").fetchall()[0][0]  # noqa: S608 (quoted identifiers)
     if con.execute("select count(*) from raw").fetchall()[0][0] == 0:
         raise cut  # nothing but the cut line: that is a broken file, not a partial one
+    report.skip(CUT_LAST_LINE, 1, [last_line_number(path)])
+    report.skip("empty record ({})", removed - 1)
     return ["The last line of the file was cut off (an export still being written?) and was skipped."]
+
+
+CUT_LAST_LINE = "cut last line"
+NOT_JSON = "line not JSON"
+
+
+def last_line_number(path: Path) -> int:
+    """The number of the file's last non-blank line, counted in chunks (a cut file may be large)."""
+    newlines, tail = 0, b""
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            newlines += chunk.count(b"\n")
+            tail = (tail + chunk)[-4096:]
+    trailing = len(tail) - len(tail.rstrip())
+    return newlines - tail[len(tail) - trailing :].count(b"\n") + 1
+
+
+def unreadable_lines(path: Path, limit: int = MAX_LINES) -> list[int]:
+    """The numbers of the first non-blank lines that are not JSON. Only called when DuckDB found some."""
+    found = []
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except ValueError:
+                found.append(number)
+                if len(found) >= limit:
+                    break
+    return found
+
+
+def count_unreadable(report: ReadingReport, path: Path, unreadable: int) -> None:
+    """Count lines that are not JSON in ``report``, the cut last line apart, with their numbers."""
+    if not unreadable:
+        return
+    lines = unreadable_lines(path)
+    if last_line_is_cut(path):
+        last = last_line_number(path)
+        report.skip(CUT_LAST_LINE, 1, [last])
+        unreadable -= 1
+        lines = [n for n in lines if n != last]
+    report.skip(NOT_JSON, unreadable, lines)
 
 
 def bad_lines(con: duckdb.DuckDBPyConnection, path: Path) -> int:
