@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.model import TASK_STATUSES, Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, optional_column
 from data_layer.sources.database import Database, Progress
 
@@ -71,13 +72,35 @@ def load(db: Database, progress: Progress) -> Telemetry:
     if tables["llm_calls"].empty:
         del tables["llm_calls"]  # not provided, so the summary shows llm as null rather than zeros
     counts = _source_counts(db, raw)
+    report = ReadingReport(read=dict(counts))
+    report.skip(
+        "chat message metadata naming a model that is not a JSON object (read as a chat event only)",
+        _not_json_objects(raw["call_candidates"]["metadata"]),
+    )
+    report.assume(
+        "Times without a time zone are UTC.",
+        "A call's agent is its sender when that is an agent, else its session's only agent participant.",
+    )
     return Telemetry(
         system=SYSTEM,
         tables=tables,
         source_tables=counts,
         source_events=counts["chat_messages"],
         notes=_notes(tables, raw.get("model_settings"), counts["chat_messages"]),
+        report=report,
     )
+
+
+def _not_json_objects(values: pd.Series) -> int:
+    """How many values are not a JSON object (a message's metadata cut short, or not JSON)."""
+    with duckdb.connect() as con:
+        con.register("v", pd.DataFrame({"v": values.astype("string")}))
+        return int(
+            con.execute(
+                "select count(*) from v where v is not null"
+                " and not coalesce(json_valid(v) and json_type(v) = 'OBJECT', false)"
+            ).fetchone()[0]
+        )
 
 
 def _source_counts(db: Database, raw: dict[str, pd.DataFrame]) -> dict[str, int]:

@@ -13,6 +13,13 @@ from data_layer.model import to_utc
 
 SYSTEM = "monitoring-dashboard"
 UTC = "datetime64[us, UTC]"
+# What reading the dashboard's times and tasks takes for granted, for the reading report.
+ASSUMPTIONS = (
+    "Times as numbers are epoch milliseconds when their median is above 1e11, else seconds; text"
+    " without a time zone is UTC.",
+    "A task's status is the last one its events (or the board) set; a status named only by the"
+    " event type (created, started, completed...) counts too.",
+)
 
 # Task statuses as boards and task_events spell them -> the model's scale. Keys are lower-case
 # with spaces and dashes made underscores.

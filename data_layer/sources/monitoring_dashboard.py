@@ -17,9 +17,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.model import Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources import task_board
 from data_layer.sources.adapter import Adapter, optional_column
 from data_layer.sources.dashboard_tasks import (
+    ASSUMPTIONS,
     EVENT_STATUSES,
     SYSTEM,
     UTC,
@@ -136,7 +138,17 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables=counts,
         source_events=counts.get("task_events"),
         notes=notes + _db_notes(db, found),
+        report=_report(counts, series),
     )
+
+
+def _report(counts: dict[str, int], series: list[pd.DataFrame]) -> ReadingReport:
+    """The tables read (schema_version is no telemetry), and sample values that are not numbers."""
+    report = ReadingReport(read={t: n for t, n in counts.items() if t != "schema_version"})
+    report.skip(
+        "metric sample value that is not a number", sum(p.attrs.get("not_numbers", 0) for p in series)
+    )
+    return report.assume(*ASSUMPTIONS)
 
 
 def _read(db: Database, table: str, columns: dict[str, str], progress: Progress) -> pd.DataFrame:
@@ -219,8 +231,11 @@ def _series(frame: pd.DataFrame, columns: dict[str, tuple[str, str | None]]) -> 
     """Wide samples (one column per measure) to long metric rows; a NULL sample is no row, not 0."""
     present = [c for c in columns if c in frame.columns]
     long = frame.melt(id_vars=["ts", "agent"], value_vars=present, var_name="column", value_name="value")
+    recorded = long["value"].notna()
     long["value"] = pd.to_numeric(long["value"], errors="coerce")
+    not_numbers = int((recorded & long["value"].isna()).sum())
     long = long[long["value"].notna()]
+    long.attrs["not_numbers"] = not_numbers  # counted in the reading report
     long["name"] = long["column"].map({c: name for c, (name, _unit) in columns.items()})
     long["unit"] = long["column"].map({c: unit for c, (_name, unit) in columns.items()})
     return long.drop(columns="column")

@@ -13,7 +13,9 @@ import pandas as pd
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources.dashboard_tasks import (
+    ASSUMPTIONS,
     SYSTEM,
     TASK_STATUSES,
     task_states,
@@ -97,6 +99,12 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         tables={"tasks": tasks, "agents": agents},
         source_tables={"tasks": len(raw)},
         notes=[_board_note(doc, used), *unknown_statuses_note(unknown)],
+        report=ReadingReport(read={"tasks": len(raw)})
+        .map({name: column for column, names in used.items() for name in names})
+        .assume(
+            *ASSUMPTIONS,
+            "A finished task without a completion time finished at its last update.",
+        ),
     )
 
 
