@@ -5,8 +5,8 @@ import streamlit as st
 
 from data_layer import queries
 from data_layer.model import TABLES
+from data_layer.sources.registry import titles_of
 from ui import page
-from ui.source import SYSTEM_TITLES
 
 ctx = page.context()
 store, info = ctx.store, ctx.store.info
@@ -20,7 +20,7 @@ span = f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC" if start and end e
 with st.container(border=True):
     st.markdown(
         f"**Source** {page.md(info.label)}  \n"
-        f"**Recognised as** {page.md(', '.join(SYSTEM_TITLES.get(s, s) for s in info.system.split('+')))}  \n"
+        f"**Recognised as** {page.md(', '.join(titles_of(info.system)))}  \n"
         f"**Time span** {span}  \n"
         f"**Loaded in** {info.load_seconds or 0:.2f} s"
     )
@@ -44,6 +44,10 @@ with right:
 st.subheader("Data quality")
 quality = store.memo("data_quality", lambda: queries.data_quality(store))
 page.table(quality)
+
+st.subheader("What was read")
+for sentence in info.report.sentences():
+    st.text(f"• {sentence}")
 
 if info.notes:
     st.subheader("How the source was read")

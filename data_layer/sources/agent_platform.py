@@ -98,7 +98,7 @@ def _not_json_objects(values: pd.Series) -> int:
         return int(
             con.execute(
                 "select count(*) from v where v is not null"
-                " and not coalesce(json_valid(v) and json_type(v) = 'OBJECT', false)"
+                " and not case when json_valid(v) then json_type(v) = 'OBJECT' else false end"
             ).fetchone()[0]
         )
 
