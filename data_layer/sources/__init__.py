@@ -178,8 +178,10 @@ def open_pushdown(source: str | Path, label: str | None = None):
         source_events=db.count(adapter.events_table) if adapter.events_table in db.catalog() else None,
         provided=frozenset(adapter.model_selects(db)),
     )
-    info = replace(info, report=_pushdown_report(info))
-    return PushdownBackend(db, adapter, info)
+    report = adapter.reading(db, info.source_tables) if adapter.reading else _pushdown_report(info)
+    backend = PushdownBackend(db, adapter, replace(info, report=report))
+    report.settle(backend.row_counts())  # what the SELECTs leave behind, counted in PostgreSQL
+    return backend
 
 
 def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
@@ -208,7 +210,7 @@ def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
 
 
 def _pushdown_report(info: SourceInfo) -> ReadingReport:
-    """Pushdown reads no records: the source tables' rows are what the queries will see."""
+    """The source tables' rows, which the queries will see, for an adapter that says no more."""
     report = ReadingReport()
     for table, rows in info.source_tables.items():
         report.count(table, rows)

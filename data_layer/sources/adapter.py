@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from data_layer.model import TABLES, Telemetry
+from data_layer.report import ReadingReport
 from data_layer.sources.database import Database, Progress
 
 
@@ -40,6 +41,9 @@ class Adapter:
     recognises_file: Callable[[Path, str], bool] | None = None
     load_file: Callable[[Path, str, Progress], Telemetry] | None = None
     model_selects: Callable[[Database], dict[str, sa.Select]] | None = None
+    # With model_selects: the reading report of those SELECTs, from the source tables' row counts
+    # (pushdown settles it against the model's counts, as a load does).
+    reading: Callable[[Database, dict[str, int]], ReadingReport] | None = None
     tables: tuple[str, ...] = ()
     events_table: str | None = None
 

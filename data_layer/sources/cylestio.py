@@ -110,14 +110,14 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables=counts,
         source_events=counts.get("events"),
         notes=_notes(db),
-        report=_report(db, counts),
+        report=reading_report(db, counts),
     )
 
 
 _ORPHAN = "{} row whose {} points at no {}"
 
 
-def _report(db: Database, counts: dict[str, int]) -> ReadingReport:
+def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
     """Rows read per table; the model tables are counted against them once built (``settle``).
 
     Each detail row is one model row when its event, and the event's agent, exist: the SELECTs
@@ -134,6 +134,11 @@ def _report(db: Database, counts: dict[str, int]) -> ReadingReport:
             report.expect(model_table, counts[source], _ORPHAN.format(source, "event_id", "event (or agent)"))
     if "sessions" in counts:
         report.expect("sessions", counts["sessions"], _ORPHAN.format("sessions", "agent_id", "agent"))
+    perf = db.columns("performance_metrics")
+    if "performance_metrics" in counts and {"metric_type", "value"} <= perf and not perf & set(_WIDE_METRICS):
+        # The long shape only: one metric row per row (the wide shape has one per filled column).
+        orphan = _ORPHAN.format("performance_metrics", "event_id", "event (or agent)")
+        report.expect("metrics", counts["performance_metrics"], orphan)
     if "event_security" in counts:
         flagged = db.table("event_security")
         level = sa.func.lower(flagged.c.alert_level)
@@ -323,6 +328,7 @@ ADAPTER = Adapter(
     recognises=recognises,
     load=load,
     model_selects=model_selects,
+    reading=reading_report,
     tables=_TABLES,
     events_table="events",
 )

@@ -122,6 +122,8 @@ def telemetry_from_raw(
             report.count(source, n)
     report.skip(NO_TIME, rows - llm - tools - others)
     _map_report(report, mapping)
+    if llm and "cost" not in mapping.fields:
+        report.assume("No cost column: LLM costs are estimated from tokens with genai-prices where possible.")
     return Telemetry(
         system=system,
         tables=tables,
