@@ -29,7 +29,7 @@ class ReadingReport:
     read: dict[str, int] = field(default_factory=dict)  # source table or file -> rows/records read
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> records not read
     lines: dict[str, list[int]] = field(default_factory=dict)  # reason -> first line numbers (1-based)
-    fields: dict[str, str] = field(default_factory=dict)  # source field -> model column
+    fields: dict[str, str] = field(default_factory=dict)  # source field -> the model field it became
     assumptions: list[str] = field(default_factory=list)
     # model table -> (source rows that should each become one row, reason if fewer did)
     expected: dict[str, tuple[int, str]] = field(default_factory=dict)

@@ -76,3 +76,26 @@ class Adapter:
 def optional_column(table: sa.TableClause, name: str) -> sa.ColumnElement:
     """The column if the source has it, else NULL: older or trimmed databases lack optional columns."""
     return table.c[name] if name in table.c else sa.null()
+
+
+def select_fields(selects: dict[str, sa.Select]) -> dict[str, str]:
+    """``table.column`` of the source -> ``table.column`` of the model, read off the SELECTs' labels.
+
+    For the reading report: the SELECTs already say which source column feeds which model column,
+    so the mapping is written once. Computed values (a CASE, a literal) name no source column.
+    """
+    pairs: dict[str, str] = {}
+    for model_table, stmt in selects.items():
+        if not isinstance(stmt, sa.Select) or model_table not in TABLES:
+            continue  # a union of shapes, or a frame reshaped later: not named here
+        for column in stmt.selected_columns:
+            source = column
+            while not isinstance(source, sa.ColumnClause):
+                inner = getattr(source, "element", None)
+                inner = inner if inner is not None else getattr(source, "clause", None)
+                if inner is None:
+                    break
+                source = inner  # a label, a cast: the column inside
+            if isinstance(source, sa.ColumnClause) and source.table is not None:
+                pairs.setdefault(f"{source.table.name}.{source.name}", f"{model_table}.{column.key}")
+    return pairs

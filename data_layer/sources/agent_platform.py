@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from data_layer.model import TASK_STATUSES, Telemetry
 from data_layer.report import ReadingReport
-from data_layer.sources.adapter import Adapter, optional_column
+from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "agent-platform"
@@ -72,7 +72,7 @@ def load(db: Database, progress: Progress) -> Telemetry:
     if tables["llm_calls"].empty:
         del tables["llm_calls"]  # not provided, so the summary shows llm as null rather than zeros
     counts = _source_counts(db, raw)
-    report = ReadingReport(read=dict(counts))
+    report = ReadingReport(read=dict(counts)).map(select_fields(source_selects(db)))
     report.skip(
         "chat message metadata naming a model that is not a JSON object (read as a chat event only)",
         _not_json_objects(raw["call_candidates"]["metadata"]),

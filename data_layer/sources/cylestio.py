@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from data_layer.model import Frame, Telemetry
 from data_layer.report import ReadingReport
-from data_layer.sources.adapter import Adapter, optional_column
+from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
 from data_layer.tables import compile_statement
 
@@ -123,7 +123,7 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
     Each detail row is one model row when its event, and the event's agent, exist: the SELECTs
     join them, so a row pointing nowhere is left out, and counted here.
     """
-    report = ReadingReport(read={t: n for t, n in counts.items() if t in _READ_COLUMNS or t == "agents"})
+    report = ReadingReport(read={t: n for t, n in counts.items() if t in _READ_COLUMNS})  # not conversations
     report.expect("events", counts["events"], _ORPHAN.format("events", "agent_id", "agent"))
     for model_table, source in (
         ("llm_calls", "llm_calls"),
@@ -149,6 +149,7 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
         report.expect(
             "flagged_events", kept, _ORPHAN.format("event_security", "event_id", "event (or agent)")
         )
+    report.map(select_fields(model_selects(db)))
     return report.assume("Times without a time zone are UTC.")
 
 

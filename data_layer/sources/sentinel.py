@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from data_layer.model import Telemetry, to_utc
 from data_layer.report import ReadingReport
-from data_layer.sources.adapter import Adapter, optional_column
+from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "sentinel"
@@ -163,7 +163,7 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables={t: db.count(t) for t in _TABLES if t in db.catalog()},
         source_events=None,
         notes=notes,
-        report=report.assume("Times without a time zone are UTC."),
+        report=report.map(select_fields(selects)).assume("Times without a time zone are UTC."),
     )
 
 
