@@ -13,12 +13,12 @@ import streamlit as st
 
 from data_layer.errors import AgentwatchError
 from data_layer.queries import filter_options
+from data_layer.sources.registry import titles_of
 from ui import filters, source
 from ui.charts import palette_for
 from ui.context import CONTEXT_KEY, PageContext
 from ui.markdown import md
 from ui.pages_list import PAGE_ICONS, PAGES
-from ui.source import SYSTEM_TITLES
 
 st.set_page_config(page_title="Agentwatch", page_icon=":material/monitoring:", layout="wide")
 
@@ -60,7 +60,7 @@ def _load():
 def _sidebar_source(choice, entry) -> None:
     info = entry.store.info
     start, end = entry.store.memo("time_span", entry.store.time_span)
-    systems = " + ".join(SYSTEM_TITLES.get(s, s) for s in info.system.split("+"))
+    systems = " + ".join(titles_of(info.system))
     counts = entry.store.memo("row_counts", entry.store.row_counts)
     span = f"{start:%b %d, %Y} – {end:%b %d, %Y}" if start and end else "no timestamps"
     with st.sidebar:

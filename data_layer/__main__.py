@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from data_layer.errors import AgentwatchError
+from data_layer.report import ReadingReport, read_sentences
 
 EXIT_BAD_INPUT = 2
 
@@ -78,7 +79,7 @@ def _summarize(source: str, *, as_json: bool, pushdown: bool = False) -> int:
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
-        print(render_table(summary, store.info.label, store.info.load_seconds))
+        print(render_table(summary, store.info.label, store.info.load_seconds, store.info.report))
     return 0
 
 
@@ -92,8 +93,13 @@ def _demo(outdir: Path, *, days: int, seed: int, postgres: str | None = None) ->
     return 0
 
 
-def render_table(summary: dict[str, Any], label: str, seconds: float | None) -> str:
-    """The summary as aligned ``key  value`` lines for people; absent data reads "—"."""
+def render_table(
+    summary: dict[str, Any], label: str, seconds: float | None, report: ReadingReport | None = None
+) -> str:
+    """The summary as aligned ``key  value`` lines for people; absent data reads "—".
+
+    The reading report is told in sentences, with the line numbers of lines that could not be read.
+    """
     lines = [f"{label}: {summary['schema']}" + (f" (loaded in {seconds:.2f} s)" if seconds else "")]
 
     def add(key: str, value: Any, indent: int = 0) -> None:
@@ -108,7 +114,10 @@ def render_table(summary: dict[str, Any], label: str, seconds: float | None) -> 
             lines.append(f"{pad}{key:<{max(1, 28 - len(pad))}} {_fmt(key, value)}")
 
     for key, value in summary.items():
-        if key != "schema":
+        if key == "read":
+            lines.append("read")
+            lines.extend(f"  {sentence}" for sentence in read_sentences(value, report))
+        elif key != "schema":
             add(key, value)
     return "\n".join(lines)
 

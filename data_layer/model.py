@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from data_layer.report import ReadingReport
+
 SEVERITIES = ("low", "medium", "high", "critical")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 COST_SOURCES = ("recorded", "estimated", "unknown")
@@ -327,6 +329,7 @@ class Telemetry:
     notes: list[str] = field(default_factory=list)
     source_events: int | None = None  # rows of the source's event table, if it has one
     provided: frozenset[str] = frozenset()  # tables the source has data for (set from ``tables``)
+    report: ReadingReport = field(default_factory=ReadingReport)  # what was read, skipped, assumed
 
     def __post_init__(self) -> None:
         unknown = set(self.tables) - set(TABLES)

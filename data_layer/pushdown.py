@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from types import ModuleType
 from typing import TypeVar
 
 import pandas as pd
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 
 from data_layer import model
 from data_layer.pricing import PRICE_COLUMNS, price_table
+from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Database
 from data_layer.store import Memo, SourceInfo, typed_result, utc_times
 from data_layer.tables import MODEL
@@ -43,8 +43,8 @@ class PushdownBackend:
 
     has_rollups = False
 
-    def __init__(self, db: Database, adapter: ModuleType, info: SourceInfo) -> None:
-        if db.dialect != "postgresql" or not hasattr(adapter, "model_selects"):
+    def __init__(self, db: Database, adapter: Adapter, info: SourceInfo) -> None:
+        if db.dialect != "postgresql" or adapter.model_selects is None:
             raise ValueError("pushdown needs a PostgreSQL source whose adapter maps it in SQL")
         self.db = db
         self.info = info

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from data_layer import model
 from data_layer.pricing import price_table
+from data_layer.report import ReadingReport
 from data_layer.tables import compile_statement
 
 # Rollups: one row per (hour, dimensions). Additive measures only; a count beside each sum says
@@ -67,6 +68,7 @@ class SourceInfo:
     source_events: int | None = None
     provided: frozenset[str] = frozenset()  # model tables the source has data for, even if empty
     load_seconds: float | None = None
+    report: ReadingReport = field(default_factory=ReadingReport)  # what was read, skipped, assumed
 
 
 class Memo:

@@ -3,6 +3,9 @@
 Every key is always present. A section is null when the source has no such data at all (Sentinel
 records no LLM calls), and a figure is null when the source has the data but not that measure
 (cylestio-monitor records calls without tokens or cost). Zero means zero.
+
+``read`` is the load's reading report (``data_layer.report``): records read, records left out by
+reason, and the assumptions made, so a figure can be traced to what was and was not read.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def summarize(store: Store) -> dict[str, Any]:
             else None
         ),
         "metrics": _metrics(store) if "metrics" in provided else None,
+        "read": store.info.report.summary(),
     }
 
 

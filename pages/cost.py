@@ -3,6 +3,7 @@
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts
 from ui.chart_clicks import chart
 from ui.context import context
@@ -21,9 +22,7 @@ st.caption(
 )
 
 if not ctx.has("llm_calls"):
-    nothing_to_show(
-        "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
-    )
+    nothing_to_show("LLM calls", fills("llm_calls"))
     st.stop()
 
 totals = queries.llm_usage(store, f, by="cost_source")
@@ -70,9 +69,7 @@ with left:
             by_agent, "agent", "cost_usd", palettes=palettes, title="Cost by agent (USD)", y_title="USD"
         )
         chart(fig, "cost_by_agent", filter_on="agents")
-        st.caption(
-            "Cost per completed task needs task data (Agent Monitoring Dashboard or a platform's tasks)."
-        )
+        st.caption(f"Cost per completed task needs task data. {fills('tasks')}")
 with right:
     sessions = queries.session_summaries(store, f, order_by="cost", limit=10)
     sessions = sessions[sessions["cost_usd"].notna()]

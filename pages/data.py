@@ -5,11 +5,11 @@ import streamlit as st
 
 from data_layer import queries
 from data_layer.model import TABLES
+from data_layer.sources.registry import titles_of
 from ui.context import context
 from ui.downloads import downloads
 from ui.markdown import md
 from ui.messages import nothing_to_show
-from ui.source import SYSTEM_TITLES
 from ui.tables import table
 
 ctx = context()
@@ -24,7 +24,7 @@ span = f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC" if start and end e
 with st.container(border=True):
     st.markdown(
         f"**Source** {md(info.label)}  \n"
-        f"**Recognised as** {md(', '.join(SYSTEM_TITLES.get(s, s) for s in info.system.split('+')))}  \n"
+        f"**Recognised as** {md(', '.join(titles_of(info.system)))}  \n"
         f"**Time span** {span}  \n"
         f"**Loaded in** {info.load_seconds or 0:.2f} s"
     )
@@ -48,6 +48,10 @@ with right:
 st.subheader("Data quality")
 quality = store.memo("data_quality", lambda: queries.data_quality(store))
 table(quality)
+
+st.subheader("What was read")
+for sentence in info.report.sentences():
+    st.text(f"• {sentence}")
 
 if info.notes:
     st.subheader("How the source was read")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts
 from ui.chart_clicks import chart
 from ui.context import context
@@ -75,7 +76,7 @@ if not series.empty:
         )
 elif not ctx.has("llm_calls"):
     nothing_to_show(
-        "latency data", "LLM calls with durations, or metric series (Sentinel, the Dashboard) fill this."
+        "latency data", "LLM calls with durations, or metric series. " + fills("llm_calls", "metrics")
     )
 
 if not limits.empty:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts
 from ui.chart_clicks import chart
 from ui.context import context
@@ -44,9 +45,7 @@ with left:
             )  # fmt: skip
             chart(fig, "overview_calls", filter_on="models")
     else:
-        nothing_to_show(
-            "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
-        )
+        nothing_to_show("LLM calls", fills("llm_calls"))
 with right:
     if ctx.has("llm_calls"):
         cost = queries.llm_usage(store, f, bucket=bucket, by="cost_source")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts
 from ui.chart_clicks import chart
 from ui.context import context
@@ -24,7 +25,7 @@ st.caption(
 if not ctx.has("alerts") and not ctx.has("flagged_events"):
     nothing_to_show(
         "security alerts",
-        "Cylestio's security_alerts and event_security, or the Dashboard's alerts, fill this.",
+        fills("alerts", "flagged_events"),
     )
     st.stop()
 

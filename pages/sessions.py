@@ -3,6 +3,7 @@
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui.context import context
 from ui.downloads import downloads
 from ui.filters import describe
@@ -18,8 +19,7 @@ st.caption(f"{describe(f)} · sessions with LLM calls, tool calls or alerts in t
 if not (ctx.has("llm_calls") or ctx.has("tool_calls") or ctx.has("sessions")):
     nothing_to_show(
         "sessions",
-        "Cylestio, the cylestio-monitor SDK, a platform's chat sessions or an export with"
-        " session ids fill this.",
+        fills("llm_calls", "tool_calls", "sessions") + " Sessions are read from their session ids.",
     )
     st.stop()
 

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts
 from ui.chart_clicks import chart
 from ui.context import context
@@ -19,9 +20,7 @@ st.title("Tokens")
 st.caption(f"{describe(f)} · calls without token counts are left out of the sums and counted below")
 
 if not ctx.has("llm_calls"):
-    nothing_to_show(
-        "LLM calls", "Cylestio, the cylestio-monitor SDK or an export of LLM calls would fill this."
-    )
+    nothing_to_show("LLM calls", fills("llm_calls"))
     st.stop()
 
 totals = queries.llm_usage(store, f).iloc[0]

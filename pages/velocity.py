@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from data_layer import queries
+from data_layer.sources.registry import fills
 from ui import charts
 from ui.chart_clicks import chart
 from ui.context import context
@@ -67,11 +68,7 @@ if ctx.has("tasks"):
             )
             chart(fig, "velocity_cycle")
 else:
-    nothing_to_show(
-        "tasks",
-        "Agent Monitoring Dashboard task events, a task-board.json or a multi-agent platform's tasks"
-        " fill this.",
-    )
+    nothing_to_show("tasks", fills("tasks"))
 
 if ctx.has("llm_calls"):
     # Hourly up to two weeks (336 bars a series); a longer period in days or weeks, so that a year

@@ -386,6 +386,8 @@ def check_data(at: AppTest, store: Store, f: Filters) -> None:
     assert f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC" in text
     (model_table,) = [d.value for d in at.dataframe if "from source" in d.value.columns]
     assert dict(zip(model_table["table"], model_table["rows"], strict=True)) == store.row_counts()
+    texts = [t.value for t in at.text]
+    assert f"• {store.info.report.sentences()[0]}" in texts, texts  # what was read, in plain words
 
 
 CHECKS: dict[str, Callable[[AppTest, Store, Filters], None]] = {

@@ -115,7 +115,7 @@ def test_postgres_refuses_writes_through_every_connection_we_open(canary_postgre
 # Every way the data layer may open a connection, and why each cannot write to a source.
 _ALLOWED = {
     r"duckdb\.connect\((\":memory:\"(, config=.*)?)?\)": "an in-memory DuckDB: its own scratch space",
-    r"(exports\.)?_connect\(\)": "exports._connect, an in-memory DuckDB",
+    r"(records\.)?connect\(\)": "records.connect, an in-memory DuckDB",
     r"_sqlite_connect\(": "sqlite3 with ?mode=ro and query_only",
     r"sqlite3\.connect\(uri, uri=True": "inside _sqlite_connect: the mode=ro URI",
     r"adbc\.connect\(_libpq_uri\(": "PostgreSQL through ADBC, default_transaction_read_only=on",

@@ -519,4 +519,4 @@ def test_an_empty_task_board_loads_with_no_tasks(tmp_path):
     ids=["top-level-array", "no-tasks-key", "no-status", "no-id", "not-objects", "empty-without-board-keys"],
 )
 def test_json_that_is_not_a_task_board_is_not_claimed(tmp_path, doc):
-    assert not monitoring_dashboard.recognises_file(_write(tmp_path / "x.json", doc), "json")
+    assert not monitoring_dashboard.ADAPTER.recognises_file(_write(tmp_path / "x.json", doc), "json")

@@ -28,14 +28,6 @@ from data_layer.cache import Entry, StoreCache
 from data_layer.errors import AgentwatchError
 from data_layer.sources import Location, open_pushdown, open_source, open_sources
 
-SYSTEM_TITLES = {
-    "cylestio": "Cylestio Monitor",
-    "cylestio-monitor": "cylestio-monitor SDK",
-    "monitoring-dashboard": "Agent Monitoring Dashboard",
-    "sentinel": "Sentinel AI",
-    "agent-platform": "Multi-agent platform",
-    "export": "Export file",
-}
 CHOICE_KEY = "source_choice"
 UPLOAD_KEY = "upload"
 

@@ -1,14 +1,13 @@
 """Open any source Agentwatch reads and translate it into the telemetry model.
 
 A *source* is a SQLite file, a SQLAlchemy database URL, or an exported file. Which system wrote
-it is decided by introspection: each adapter module says whether it recognises the tables (or
-the file) and, if so, loads it. Adapters are tried in order, most specific first; a source none
-of them recognises gets an ``UnknownSchema`` error listing what was found and what each system
-needs, never a guess.
+it is decided by introspection: each adapter (``adapter.Adapter``, listed in ``registry``) says
+whether it recognises the tables (or the file) and, if so, loads it. Adapters are tried in the
+registry's order, most specific first; a source none of them recognises gets an ``UnknownSchema``
+error listing what was found and what each system needs, never a guess.
 
-Adapter modules define ``SYSTEM`` (the name ``summarize`` reports), ``TITLE``, ``NEEDS`` (one line
-for error messages) and either ``recognises(db)`` / ``load(db, progress)`` for databases or
-``recognises_file(path, kind)`` / ``load_file(path, kind, progress)`` for files.
+Every load comes back with its reading report (``data_layer.report``): what was read, what was
+left out and why, and what was assumed.
 """
 
 from __future__ import annotations
@@ -19,37 +18,18 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 
 from data_layer import model
 from data_layer.errors import AgentwatchError, SourceUnavailable, UnknownSchema
 from data_layer.model import Telemetry
-from data_layer.sources import (
-    agent_platform,
-    cylestio,
-    cylestio_monitor,
-    exports,
-    files,
-    monitoring_dashboard,
-    otlp,
-    phoenix,
-    sentinel,
-)
+from data_layer.report import ReadingReport
+from data_layer.sources import files
+from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Database, Progress, masked
+from data_layer.sources.registry import database_adapters, file_adapters
 from data_layer.store import SourceInfo, Store
-
-# Most specific first: cylestio-monitor's SDK also has agents and events tables, but no llm_calls.
-DATABASE_ADAPTERS: list[ModuleType] = [
-    cylestio,
-    cylestio_monitor,
-    monitoring_dashboard,
-    sentinel,
-    agent_platform,
-    exports,
-]
-FILE_ADAPTERS: list[ModuleType] = [cylestio_monitor, monitoring_dashboard, otlp, phoenix, exports]
 
 
 @dataclass(frozen=True)
@@ -101,6 +81,10 @@ def load_telemetry(
         telemetry = _load_database(Database(location.target, label=label), progress)
     else:
         telemetry = _load_file(Path(location.target), label, progress)
+    report = telemetry.report
+    if not report.read:  # an adapter that counted nothing itself read its source tables whole
+        for table, rows in telemetry.source_tables.items():
+            report.count(table, rows)
     info = SourceInfo(
         system=telemetry.system,
         label=label,
@@ -108,6 +92,7 @@ def load_telemetry(
         notes=tuple(telemetry.notes),
         source_events=telemetry.source_events,
         provided=telemetry.provided,
+        report=report,
     )
     return telemetry, replace(info, load_seconds=time.perf_counter() - started)
 
@@ -119,21 +104,23 @@ def open_source(source: str | Path, progress: Progress | None = None, label: str
         progress("Building rollups", None)
     started = time.perf_counter()
     store = Store.build(telemetry, info)
+    info.report.settle(store.row_counts())  # rows an inner join or a filter left behind
     store.info = replace(store.info, load_seconds=(info.load_seconds or 0) + time.perf_counter() - started)
     return store
 
 
 def _load_database(db: Database, progress: Progress) -> Telemetry:
     adapter = _recognise(db)
-    progress(f"Recognised {adapter.TITLE}", None)
+    progress(f"Recognised {adapter.title}", None)
     return adapter.load(db, progress)
 
 
-def _recognise(db: Database) -> ModuleType:
-    for adapter in DATABASE_ADAPTERS:
+def _recognise(db: Database) -> Adapter:
+    adapters = database_adapters()
+    for adapter in adapters:
         if adapter.recognises(db):
             return adapter
-    raise _unknown(db.label, db.catalog(), DATABASE_ADAPTERS)
+    raise _unknown(db.label, db.catalog(), adapters)
 
 
 PUSHDOWN_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_ROWS", "5000000"))
@@ -147,7 +134,7 @@ def can_push_down(source: str | Path) -> bool:
     location = Location.parse(source)
     if not location.is_postgres:
         return False
-    return hasattr(_recognise(Database(location.target)), "model_selects")
+    return _recognise(Database(location.target)).can_push_down
 
 
 def should_push_down(source: str | Path) -> bool:
@@ -178,22 +165,23 @@ def open_pushdown(source: str | Path, label: str | None = None):
     location = Location.parse(source)
     db = Database(location.target)
     adapter = _recognise(db)
-    if not hasattr(adapter, "model_selects"):
+    if not adapter.can_push_down:
         raise SourceUnavailable(
-            f"Queries on {adapter.TITLE} databases cannot run inside the database yet ({location.label})."
+            f"Queries on {adapter.title} databases cannot run inside the database yet ({location.label})."
             " Turn off 'Query in the database' to load it instead."
         )
     info = SourceInfo(
-        system=adapter.SYSTEM,
+        system=adapter.system,
         label=label or location.label,
-        source_tables={
-            name: db.count(name) for name in sorted(db.catalog()) if name in getattr(adapter, "_TABLES", ())
-        },
+        source_tables={name: db.count(name) for name in sorted(db.catalog()) if name in adapter.tables},
         notes=("Queries run inside PostgreSQL (pushdown): nothing was loaded, only aggregates are fetched.",),
-        source_events=db.count("events") if "events" in db.catalog() else None,
+        source_events=db.count(adapter.events_table) if adapter.events_table in db.catalog() else None,
         provided=frozenset(adapter.model_selects(db)),
     )
-    return PushdownBackend(db, adapter, info)
+    report = adapter.reading(db, info.source_tables) if adapter.reading else _pushdown_report(info)
+    backend = PushdownBackend(db, adapter, replace(info, report=report))
+    report.settle(backend.row_counts())  # what the SELECTs leave behind, counted in PostgreSQL
+    return backend
 
 
 def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
@@ -210,30 +198,36 @@ def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
         kind = files.sniff(path)
         if kind == "sqlite":
             return _load_database(Database.sqlite_file(path, label=label), progress)
-        for adapter in FILE_ADAPTERS:
+        for adapter in file_adapters():
             if adapter.recognises_file(path, kind):
-                progress(f"Recognised {adapter.TITLE} ({kind})", None)
+                progress(f"Recognised {adapter.title} ({kind})", None)
                 return adapter.load_file(path, kind, progress)
     raise UnknownSchema(
         f"{label} is a {kind.upper()} file Agentwatch cannot map. It needs "
-        + "; or ".join(f"{a.TITLE}: {a.NEEDS}" for a in FILE_ADAPTERS)
+        + "; or ".join(f"{a.title}: {a.needs}" for a in file_adapters())
         + "."
     )
 
 
-def _unknown(label: str, catalog: dict[str, set[str]], adapters: list[ModuleType]) -> UnknownSchema:
+def _pushdown_report(info: SourceInfo) -> ReadingReport:
+    """The source tables' rows, which the queries will see, for an adapter that says no more."""
+    report = ReadingReport()
+    for table, rows in info.source_tables.items():
+        report.count(table, rows)
+    return report
+
+
+def _unknown(label: str, catalog: dict[str, set[str]], adapters: list[Adapter]) -> UnknownSchema:
     if not catalog:
         found = "no tables"
     else:
         shown = sorted(catalog)[:12]
         found = "tables " + ", ".join(shown) + (f" and {len(catalog) - 12} more" if len(catalog) > 12 else "")
-    needs = "; ".join(f"{a.TITLE} needs {a.NEEDS}" for a in adapters)
+    needs = "; ".join(f"{a.title} needs {a.needs}" for a in adapters)
     return UnknownSchema(f"{label} has {found}, which match no system Agentwatch reads. {needs}.")
 
 
 __all__ = [
-    "DATABASE_ADAPTERS",
-    "FILE_ADAPTERS",
     "AgentwatchError",
     "Location",
     "load_telemetry",
@@ -249,10 +243,14 @@ def open_sources(sources: list[str | Path], label: str, progress: Progress | Non
     """
     started = time.perf_counter()
     loaded = [load_telemetry(s, progress) for s in sources]
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for t, i in loaded:  # each table read once: a lazy table's loader may let its source go
+        read = {name: model.conform(name, model.materialize(t.tables[name])) for name in model.TABLES}
+        i.report.settle({name: len(frame) for name, frame in read.items()})
+        for name, frame in read.items():
+            parts.setdefault(name, []).append(frame)
     frames = {
-        name: pd.concat(
-            [model.conform(name, model.materialize(t.tables[name])) for t, _ in loaded], ignore_index=True
-        )
+        name: pd.concat(parts[name], ignore_index=True)
         for name in model.TABLES
         if any(name in t.provided for t, _ in loaded)
     }
@@ -268,6 +266,9 @@ def open_sources(sources: list[str | Path], label: str, progress: Progress | Non
         if any(t.source_events is not None for t, _ in loaded)
         else None,
     )
+    report = ReadingReport()
+    for _, i in loaded:
+        report = report.merged(i.report, prefix=f"{i.label}: ")
     info = SourceInfo(
         system=telemetry.system,
         label=label,
@@ -275,6 +276,7 @@ def open_sources(sources: list[str | Path], label: str, progress: Progress | Non
         notes=tuple(telemetry.notes),
         source_events=telemetry.source_events,
         provided=telemetry.provided,
+        report=report,
     )
     if progress:
         progress("Building rollups", None)

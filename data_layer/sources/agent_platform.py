@@ -20,11 +20,12 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.model import TASK_STATUSES, Telemetry
+from data_layer.report import ReadingReport
+from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "agent-platform"
-TITLE = "Multi-agent platform"
-NEEDS = (
+_NEEDS = (
     "tables agents (agent_type, last_heartbeat), tasks (task_type, payload), chat_sessions,"
     " chat_messages and metrics"
 )
@@ -71,13 +72,35 @@ def load(db: Database, progress: Progress) -> Telemetry:
     if tables["llm_calls"].empty:
         del tables["llm_calls"]  # not provided, so the summary shows llm as null rather than zeros
     counts = _source_counts(db, raw)
+    report = ReadingReport(read=dict(counts)).map(select_fields(source_selects(db)))
+    report.skip(
+        "chat message metadata naming a model that is not a JSON object (read as a chat event only)",
+        _not_json_objects(raw["call_candidates"]["metadata"]),
+    )
+    report.assume(
+        "Times without a time zone are UTC.",
+        "A call's agent is its sender when that is an agent, else its session's only agent participant.",
+    )
     return Telemetry(
         system=SYSTEM,
         tables=tables,
         source_tables=counts,
         source_events=counts["chat_messages"],
         notes=_notes(tables, raw.get("model_settings"), counts["chat_messages"]),
+        report=report,
     )
+
+
+def _not_json_objects(values: pd.Series) -> int:
+    """How many values are not a JSON object (a message's metadata cut short, or not JSON)."""
+    with duckdb.connect() as con:
+        con.register("v", pd.DataFrame({"v": values.astype("string")}))
+        return int(
+            con.execute(
+                "select count(*) from v where v is not null"
+                " and not case when json_valid(v) then json_type(v) = 'OBJECT' else false end"
+            ).fetchone()[0]
+        )
 
 
 def _source_counts(db: Database, raw: dict[str, pd.DataFrame]) -> dict[str, int]:
@@ -117,7 +140,7 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
         sender.label("agent"),
         sa.cast(messages.c.session_id, sa.String).label("session"),
     ]
-    metadata_text = sa.cast(_col(messages, "metadata"), sa.Text)
+    metadata_text = sa.cast(optional_column(messages, "metadata"), sa.Text)
 
     selects: dict[str, sa.Select] = {
         "agents": sa.select(
@@ -125,8 +148,8 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
             agents.c.name.label("agent"),
             agents.c.name.label("display_name"),
             agents.c.agent_type.label("kind"),
-            _col(agents, "status").label("status"),
-            _col(agents, "created_at").label("created_at"),
+            optional_column(agents, "status").label("status"),
+            optional_column(agents, "created_at").label("created_at"),
             agents.c.last_heartbeat.label("last_seen_at"),
         ),
         # A task whose agent_id matches no agent keeps the id: it still says who had the task.
@@ -136,15 +159,15 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
             tasks.c.task_type.label("type"),
             tasks.c.payload.label("payload"),
             tasks.c.status.label("status"),
-            _col(tasks, "created_at").label("created_at"),
-            _col(tasks, "started_at").label("started_at"),
-            _col(tasks, "completed_at").label("completed_at"),
+            optional_column(tasks, "created_at").label("created_at"),
+            optional_column(tasks, "started_at").label("started_at"),
+            optional_column(tasks, "completed_at").label("completed_at"),
         ).select_from(tasks.outerjoin(assignee, assignee.c.id == tasks.c.agent_id)),
         "chat_sessions": sa.select(
             sa.cast(sessions.c.id, sa.String).label("session"),
             sessions.c.created_at.label("started_at"),
-            _col(sessions, "ended_at").label("ended_at"),
-            _col(sessions, "participants").label("participants"),
+            optional_column(sessions, "ended_at").label("ended_at"),
+            optional_column(sessions, "participants").label("participants"),
         ),
         "events": sa.select(
             *message_context,
@@ -164,7 +187,7 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
             metrics.c.agent_name.label("agent"),
             metrics.c.metric_name.label("name"),
             sa.cast(metrics.c.metric_value, sa.Double).label("value"),
-            _col(metrics, "tags").label("tags"),
+            optional_column(metrics, "tags").label("tags"),
         ),
     }
     if "agent_configurations" in t:
@@ -188,11 +211,6 @@ def _model_settings_select(configs: sa.TableClause) -> sa.Select:
     if "is_active" in configs.c:
         stmt = stmt.where(configs.c.is_active == sa.true())
     return stmt
-
-
-def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
-    """The column if the source has it, else NULL: a trimmed copy of the schema still loads."""
-    return table.c[name] if name in table.c else sa.null()
 
 
 # -- translation, in DuckDB over the fetched frames --------------------------------------------
@@ -360,3 +378,13 @@ def _model_setting_notes(settings: pd.DataFrame) -> list[str]:
             f"{len(per_agent) - _MAX_CONFIG_NOTES} more agents have model settings in agent_configurations."
         )
     return notes
+
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="Multi-agent platform",
+    needs=_NEEDS,
+    provides=frozenset({"agents", "tasks", "sessions", "events", "llm_calls", "metrics"}),
+    recognises=recognises,
+    load=load,
+)

@@ -19,12 +19,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from data_layer.model import Frame, Telemetry
+from data_layer.report import ReadingReport
+from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
 from data_layer.tables import compile_statement
 
 SYSTEM = "cylestio"
-TITLE = "Cylestio Monitor"
-NEEDS = "tables agents, events and llm_calls, with llm_calls.event_id pointing at events"
 
 # Wide performance_metrics columns -> (series name, unit). Units are the ones the models document.
 _WIDE_METRICS = {
@@ -34,6 +34,7 @@ _WIDE_METRICS = {
     "tokens_processed": ("tokens_processed", "tokens"),
     "cost": ("cost", "USD"),
 }
+_FLAG_LEVELS = ("suspicious", "dangerous")  # event_security levels that flag an event
 _TABLES = (
     "agents",
     "sessions",
@@ -109,7 +110,47 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables=counts,
         source_events=counts.get("events"),
         notes=_notes(db),
+        report=reading_report(db, counts),
     )
+
+
+_ORPHAN = "{} row whose {} points at no {}"
+
+
+def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
+    """Rows read per table; the model tables are counted against them once built (``settle``).
+
+    Each detail row is one model row when its event, and the event's agent, exist: the SELECTs
+    join them, so a row pointing nowhere is left out, and counted here.
+    """
+    report = ReadingReport(read={t: n for t, n in counts.items() if t in _READ_COLUMNS})  # not conversations
+    report.expect("events", counts["events"], _ORPHAN.format("events", "agent_id", "agent"))
+    for model_table, source in (
+        ("llm_calls", "llm_calls"),
+        ("tool_calls", "tool_calls"),
+        ("alerts", "security_alerts"),
+    ):
+        if source in counts:
+            report.expect(model_table, counts[source], _ORPHAN.format(source, "event_id", "event (or agent)"))
+    if "sessions" in counts:
+        report.expect("sessions", counts["sessions"], _ORPHAN.format("sessions", "agent_id", "agent"))
+    perf = db.columns("performance_metrics")
+    if "performance_metrics" in counts and {"metric_type", "value"} <= perf and not perf & set(_WIDE_METRICS):
+        # The long shape only: one metric row per row (the wide shape has one per filled column).
+        orphan = _ORPHAN.format("performance_metrics", "event_id", "event (or agent)")
+        report.expect("metrics", counts["performance_metrics"], orphan)
+    if "event_security" in counts:
+        flagged = db.table("event_security")
+        level = sa.func.lower(flagged.c.alert_level)
+        kept = int(db.read(sa.select(sa.func.count()).where(level.in_(_FLAG_LEVELS))).iloc[0, 0])
+        report.skip(
+            "event_security row rated neither suspicious nor dangerous", counts["event_security"] - kept
+        )
+        report.expect(
+            "flagged_events", kept, _ORPHAN.format("event_security", "event_id", "event (or agent)")
+        )
+    report.map(select_fields(model_selects(db)))
+    return report.assume("Times without a time zone are UTC.")
 
 
 def _mapped_in_duckdb(db: Database, progress: Progress) -> dict[str, Callable[[], pa.Table]]:
@@ -164,31 +205,31 @@ def model_selects(db: Database) -> dict[str, sa.Select]:
     selects: dict[str, sa.Select] = {
         "agents": sa.select(
             agents.c.agent_id.label("agent"),
-            _col(agents, "name").label("display_name"),
-            _col(agents, "created_at").label("created_at"),
-            _col(agents, "last_seen").label("last_seen_at"),
+            optional_column(agents, "name").label("display_name"),
+            optional_column(agents, "created_at").label("created_at"),
+            optional_column(agents, "last_seen").label("last_seen_at"),
         ),
         "events": sa.select(
             *context,
             events.c.event_type.label("type"),
-            _col(events, "channel").label("channel"),
-            sa.func.lower(_col(events, "level")).label("level"),
+            optional_column(events, "channel").label("channel"),
+            sa.func.lower(optional_column(events, "level")).label("level"),
         ).select_from(ctx),
     }
     calls = t["llm_calls"]
     selects["llm_calls"] = sa.select(
         context[0].label("call_id"),
         *context[1:],
-        sa.cast(_col(events, "conversation_id"), sa.String).label("conversation"),
+        sa.cast(optional_column(events, "conversation_id"), sa.String).label("conversation"),
         calls.c.model,
-        _col(calls, "tokens_in").label("tokens_in"),
-        _col(calls, "tokens_out").label("tokens_out"),
-        _col(calls, "cost").label("cost_usd"),
-        _col(calls, "duration_ms").label("latency_ms"),
-        _col(calls, "is_stream").label("is_stream"),
+        optional_column(calls, "tokens_in").label("tokens_in"),
+        optional_column(calls, "tokens_out").label("tokens_out"),
+        optional_column(calls, "cost").label("cost_usd"),
+        optional_column(calls, "duration_ms").label("latency_ms"),
+        optional_column(calls, "is_stream").label("is_stream"),
         sa.case((failed, "error"), else_="ok").label("status"),
-        _col(calls, "prompt").label("prompt"),
-        _col(calls, "response").label("response"),
+        optional_column(calls, "prompt").label("prompt"),
+        optional_column(calls, "response").label("response"),
     ).select_from(calls.join(ctx, events.c.id == calls.c.event_id))
 
     if "sessions" in t:
@@ -196,8 +237,8 @@ def model_selects(db: Database) -> dict[str, sa.Select]:
         selects["sessions"] = sa.select(
             sa.cast(sessions.c.id, sa.String).label("session"),
             agents.c.agent_id.label("agent"),
-            _col(sessions, "start_time").label("started_at"),
-            _col(sessions, "end_time").label("ended_at"),
+            optional_column(sessions, "start_time").label("started_at"),
+            optional_column(sessions, "end_time").label("ended_at"),
         ).select_from(sessions.join(agents, agents.c.id == sessions.c.agent_id))
     if "tool_calls" in t:
         tools = t["tool_calls"]
@@ -205,21 +246,21 @@ def model_selects(db: Database) -> dict[str, sa.Select]:
             context[0].label("call_id"),
             *context[1:],
             tools.c.tool_name.label("tool"),
-            _col(tools, "duration_ms").label("latency_ms"),
-            _col(tools, "success").label("success"),
-            _col(tools, "error_message").label("error"),
+            optional_column(tools, "duration_ms").label("latency_ms"),
+            optional_column(tools, "success").label("success"),
+            optional_column(tools, "error_message").label("error"),
         ).select_from(tools.join(ctx, events.c.id == tools.c.event_id))
     if "security_alerts" in t:
         alerts = t["security_alerts"]
         selects["alerts"] = sa.select(
             sa.cast(alerts.c.id, sa.String).label("alert_id"),
-            sa.func.coalesce(_col(alerts, "timestamp"), events.c.timestamp).label("ts"),
+            sa.func.coalesce(optional_column(alerts, "timestamp"), events.c.timestamp).label("ts"),
             *context[2:],
             context[0],
             alerts.c.alert_type.label("type"),
             sa.func.lower(alerts.c.severity).label("severity"),
-            _col(alerts, "description").label("description"),
-            _col(alerts, "matched_terms").label("matched_terms"),
+            optional_column(alerts, "description").label("description"),
+            optional_column(alerts, "matched_terms").label("matched_terms"),
             sa.literal("open").label("status"),
         ).select_from(alerts.join(ctx, events.c.id == alerts.c.event_id))
     if "event_security" in t:
@@ -229,12 +270,12 @@ def model_selects(db: Database) -> dict[str, sa.Select]:
             sa.select(
                 *context,
                 level.label("level"),
-                _col(flagged, "matched_terms").label("matched_terms"),
-                _col(flagged, "reason").label("reason"),
-                _col(flagged, "source_field").label("source_field"),
+                optional_column(flagged, "matched_terms").label("matched_terms"),
+                optional_column(flagged, "reason").label("reason"),
+                optional_column(flagged, "source_field").label("source_field"),
             )
             .select_from(flagged.join(ctx, events.c.id == flagged.c.event_id))
-            .where(level.in_(("suspicious", "dangerous")))
+            .where(level.in_(_FLAG_LEVELS))
         )
     if "performance_metrics" in t:
         selects["metrics"] = _metrics_select(t["performance_metrics"], events, ctx, context)
@@ -247,7 +288,7 @@ def _metrics_select(perf: sa.TableClause, events: sa.TableClause, ctx: sa.Join, 
     if {"metric_type", "value"} <= set(perf.c.keys()):
         parts.append(
             sa.select(ts, agent, perf.c.metric_type.label("name"), perf.c.value.label("value"))
-            .add_columns(_col(perf, "unit").label("unit"))
+            .add_columns(optional_column(perf, "unit").label("unit"))
             .select_from(perf.join(ctx, events.c.id == perf.c.event_id))
         )
     for column, (name, unit) in _WIDE_METRICS.items():
@@ -268,11 +309,6 @@ def _metrics_select(perf: sa.TableClause, events: sa.TableClause, ctx: sa.Join, 
     return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
-def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
-    """The column if the source has it, else NULL: older databases lack some optional columns."""
-    return table.c[name] if name in table.c else sa.null()
-
-
 def _notes(db: Database) -> list[str]:
     notes = []
     perf = db.columns("performance_metrics")
@@ -283,3 +319,17 @@ def _notes(db: Database) -> list[str]:
     if "memory_usage" in perf:
         notes.append("memory_usage has no unit in Cylestio's schema; it is shown as recorded.")
     return notes
+
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="Cylestio Monitor",
+    needs="tables agents, events and llm_calls, with llm_calls.event_id pointing at events",
+    provides=frozenset(_SOURCES_OF),
+    recognises=recognises,
+    load=load,
+    model_selects=model_selects,
+    reading=reading_report,
+    tables=_TABLES,
+    events_table="events",
+)

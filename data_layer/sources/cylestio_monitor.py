@@ -31,14 +31,12 @@ import sqlalchemy as sa
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
+from data_layer.report import ReadingReport
+from data_layer.sources import records
+from data_layer.sources.adapter import Adapter, optional_column
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "cylestio-monitor"
-TITLE = "cylestio-monitor SDK"
-NEEDS = (
-    "the SDK's tables agents (id, agent_id) and events (agent_id, event_type, channel, level,"
-    " timestamp, data), or its JSON-lines log (timestamp, level, channel, agent_id, event, data)"
-)
 
 # Event names of the 0.1.x SDK: one of them among a log's first records marks the file as its own.
 KNOWN_EVENTS = (
@@ -60,6 +58,13 @@ KNOWN_EVENTS = (
 )
 _SNIFF_RECORDS = 200
 _FILE_FORMATS = {"jsonl": "newline_delimited", "json": "auto"}
+
+# What the mapping takes for granted, for the reading report.
+_ASSUMPTIONS = (
+    "Timestamps are the SDK's local clock time without a time zone, read as UTC.",
+    "Each finish, error or blocked event answers the same agent's and channel's latest start before it.",
+    "A finish event's duration is in seconds.",
+)
 
 _NOTES = [
     "cylestio-monitor records no model, token counts or cost for LLM calls: they show as missing.",
@@ -102,6 +107,7 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables={"agents": len(agents), "events": len(raw)},
         source_events=len(raw),
         notes=notes,
+        report=ReadingReport(read={"agents": len(agents), "events": len(raw)}).assume(*_ASSUMPTIONS),
     )
 
 
@@ -124,13 +130,9 @@ def _agents_select(db: Database) -> sa.Select:
     agents = db.table("agents")
     return sa.select(
         agents.c.agent_id.label("agent"),
-        _col(agents, "created_at").label("created_at"),
-        _col(agents, "last_seen").label("last_seen_at"),
+        optional_column(agents, "created_at").label("created_at"),
+        optional_column(agents, "last_seen").label("last_seen_at"),
     )
-
-
-def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
-    return table.c[name] if name in table.c else sa.null()
 
 
 _RAW_FROM_FRAME = """
@@ -191,12 +193,19 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         counts = con.execute(_LOG_COUNTS).df().iloc[0]
         notes = _NOTES + _orphans(con) + _log_notes(counts)
     events = int(counts["events"])
+    report = ReadingReport(read={"events": events, "messages": int(counts["messages"])})
+    report.skip("the SDK's own log message, not an event", int(counts["messages"]))
+    if counts["other"]:
+        report.count("other JSON", int(counts["other"]))
+        report.skip("JSON that is neither an event nor a log message", int(counts["other"]))
+    records.count_unreadable(report, path, int(counts["unreadable"]))
     return Telemetry(
         system=SYSTEM,
         tables=tables,
         source_tables={"events": events, "messages": int(counts["messages"])},
         source_events=events,
         notes=notes,
+        report=report.assume(*_ASSUMPTIONS),
     )
 
 
@@ -233,6 +242,7 @@ with kinds as (
 select count(*) filter (where json ->> '$.event' is not null) as events,
        count(*) filter (where message) as messages,
        count(*) filter (where json is null) as unreadable,
+       count(*) filter (where json is not null and json ->> '$.event' is null and not message) as other,
        count(*) filter (where message and failing) as errors,
        min(json ->> '$.message') filter (where message and failing) as error_example
 from kinds
@@ -416,3 +426,19 @@ def _orphans(con: duckdb.DuckDBPyConnection) -> list[str]:
         " event; they are counted as events only."
         for row in con.execute(_ORPHANS).df().itertuples()
     ]
+
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="cylestio-monitor SDK",
+    needs=(
+        "the SDK's tables agents (id, agent_id) and events (agent_id, event_type, channel, level,"
+        " timestamp, data), or its JSON-lines log (timestamp, level, channel, agent_id, event, data)"
+    ),
+    provides=frozenset({"agents", "events", "llm_calls", "tool_calls", "flagged_events"}),
+    formats="its database or JSON-lines log",
+    recognises=recognises,
+    load=load,
+    recognises_file=recognises_file,
+    load_file=load_file,
+)

@@ -26,12 +26,14 @@ import duckdb
 
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
-from data_layer.sources import exports
+from data_layer.report import ReadingReport
+from data_layer.sources import records
+from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Progress
+from data_layer.sources.files import shown_name
 
 SYSTEM = "otlp"
-TITLE = "OpenTelemetry traces (OTLP/JSON)"
-NEEDS = 'OTLP/JSON: {"resourceSpans": [...]} per line, or one such document'
+_NEEDS = 'OTLP/JSON: {"resourceSpans": [...]} per line, or one such document'
 
 # Which attribute names mean what, best first. Coalesced per span, so names of different schemes
 # (OTel GenAI current, OpenLLMetry <= 0.53, OpenInference) are never added up.
@@ -90,11 +92,12 @@ def recognises_file(path: Path, kind: str) -> bool:
 
 
 def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
-    name = exports.shown_name(path)
-    with exports._connect() as con:
+    name = shown_name(path)
+    with records.connect() as con:
         progress(f"Reading spans from {name}", None)
         con.execute(_MACROS)
-        notes = read_requests(con, path, kind)
+        report = ReadingReport().assume("Span times are nanoseconds since the epoch, UTC (as OTLP defines).")
+        notes = read_requests(con, path, kind, report)
         con.execute(_RAW_SPANS)
         con.execute(f"create table spans as select * from ({_SPANS_FROM_REQUESTS})")  # noqa: S608
         counts = con.execute("select count(*), count(distinct service) from spans").fetchall()[0]
@@ -104,27 +107,33 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         what = "lines" if kind == "jsonl" else "documents"
         notes.insert(0, f"Read {counts[0]:,} spans of {counts[1]:,} services from {lines:,} OTLP {what}.")
         return telemetry_from_spans(
-            con, system=SYSTEM, source_tables={"spans": counts[0]}, notes=notes, progress=progress
+            con,
+            system=SYSTEM,
+            source_tables={"spans": counts[0]},
+            notes=notes,
+            progress=progress,
+            report=report,
         )
 
 
-def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> list[str]:
-    """Table ``requests``, one ExportTraceServiceRequest per row; a cut last line is skipped."""
-    name = exports.shown_name(path)
+def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str, report: ReadingReport) -> list[str]:
+    """Table ``requests``, one ExportTraceServiceRequest per row; a cut last line is skipped and counted."""
+    name = shown_name(path)
     fmt = "newline_delimited" if kind == "jsonl" else "auto"
     sql = (
         "create or replace table requests as select row_number() over () as request, json"
         " from read_json_objects(?, format := ?, ignore_errors := ?, maximum_object_size := ?)"
         " where json is not null"
     )
-    params = [str(path), fmt, False, exports._max_object(path)]
+    params = [str(path), fmt, False, records.max_object_size(path)]
     try:
         con.execute(sql, params)
         return []
     except duckdb.Error as err:
-        if not (kind == "jsonl" and exports._last_line_is_cut(path) and exports._bad_lines(con, path) == 1):
-            raise exports._unreadable(name, kind, err) from err
+        if not (kind == "jsonl" and records.last_line_is_cut(path) and records.bad_lines(con, path) == 1):
+            raise records.unreadable(name, kind, err) from err
     con.execute(sql, [*params[:2], True, params[3]])
+    report.skip(records.CUT_LAST_LINE, 1, [records.last_line_number(path)])
     return ["The last line of the file was cut off (a file still being written?); its spans were skipped."]
 
 
@@ -347,20 +356,34 @@ def telemetry_from_spans(
     source_tables: dict[str, int],
     notes: list[str],
     progress: Progress,
+    report: ReadingReport | None = None,
 ) -> Telemetry:
-    """Map table ``spans`` (``SPAN_COLUMNS``) into the model; only tables with rows are provided."""
+    """Map table ``spans`` (``SPAN_COLUMNS``) into the model; only tables with rows are provided.
+
+    Spans without an id, and the second and later copies of a span, are counted in the report.
+    """
     progress("Mapping spans to calls and events", None)
     con.execute(_FIELDS)
     con.execute(_INHERITED, {"default_service": _DEFAULT_SERVICE})
     counts = dict(zip(_COUNTS, con.execute(_COUNT_SQL).fetchall()[0], strict=True))
     wanted = {"llm_calls": counts["llm"], "tool_calls": counts["tools"], "events": counts["events"]}
-    tables = {name: exports._frame(con, _SPLIT[name]) for name, n in wanted.items() if n}
+    tables = {name: records.arrow(con, _SPLIT[name]) for name, n in wanted.items() if n}
+    report = report or ReadingReport()
+    for source, n in source_tables.items():
+        report.count(source, n)
+    report.skip("span without a span id", counts["no_id"])
+    report.skip("span repeated (read once)", counts["duplicates"])
+    report.assume(
+        "A span's agent is its resource's service.name, else the nearest gen_ai.agent.name or agent.name;"
+        " its session session.id, else gen_ai.conversation.id, else its trace id.",
+    )
     return Telemetry(
         system=system,
         tables=tables,
         source_tables=source_tables,
         source_events=counts["kept"],
         notes=[*notes, *_notes(counts)],
+        report=report,
     )
 
 
@@ -399,4 +422,11 @@ def _notes(counts: dict[str, int]) -> list[str]:
     return notes
 
 
-__all__ = ["NEEDS", "SPAN_COLUMNS", "SYSTEM", "TITLE", "load_file", "recognises_file", "telemetry_from_spans"]
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="OpenTelemetry traces (OTLP/JSON)",
+    needs=_NEEDS,
+    provides=frozenset({"llm_calls", "tool_calls", "events"}),
+    recognises_file=recognises_file,
+    load_file=load_file,
+)

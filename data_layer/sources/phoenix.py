@@ -20,12 +20,15 @@ import duckdb
 
 from data_layer.errors import BadExport, SourceTooLarge
 from data_layer.model import Telemetry
-from data_layer.sources import exports, otlp
+from data_layer.report import ReadingReport
+from data_layer.sources import otlp, records
+from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Progress
+from data_layer.sources.fields import ident
+from data_layer.sources.files import shown_name
 
 SYSTEM = "phoenix"
-TITLE = "Phoenix span export"
-NEEDS = "the columns of Phoenix's get_spans_dataframe(): context.trace_id, context.span_id, start_time, ..."
+_NEEDS = "the columns of Phoenix's get_spans_dataframe(): context.trace_id, context.span_id, start_time, ..."
 
 _REQUIRED = ("context.trace_id", "context.span_id", "start_time", "end_time", "span_kind")
 _PREFIX = "attributes."
@@ -61,15 +64,15 @@ def _columns(path: Path, kind: str) -> list[str]:
     """The file's column names, from its header (CSV: a sample) rather than a full scan."""
     reader = "read_parquet(?)" if kind == "parquet" else "read_csv(?, header = true)"
     try:
-        with exports._connect() as con:
+        with records.connect() as con:
             return con.sql(f"select * from {reader} limit 0", params=[str(path)]).columns  # noqa: S608
     except duckdb.Error:
         return []
 
 
 def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
-    name = exports.shown_name(path)
-    with exports._connect() as con:
+    name = shown_name(path)
+    with records.connect() as con:
         progress(f"Reading spans from {name}", None)
         _read(con, path, kind)
         rows = con.execute("select count(*) from raw").fetchall()[0][0]
@@ -86,8 +89,11 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
             shown = ", ".join(nested[:8]) + (f" and {len(nested) - 8} more" if len(nested) > 8 else "")
             notes.append(f"Nested attributes written as Python text were read as objects: {shown}.")
         notes.append("Phoenix exports have no service.name: agents come from agent names on the spans.")
+        report = ReadingReport().assume(
+            "Phoenix exports have no service.name: agents are the spans' agent names."
+        )
         return otlp.telemetry_from_spans(
-            con, system=SYSTEM, source_tables={"spans": rows}, notes=notes, progress=progress
+            con, system=SYSTEM, source_tables={"spans": rows}, notes=notes, progress=progress, report=report
         )
 
 
@@ -107,10 +113,10 @@ def _read(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> None:
         con.execute(numbered, [str(path)])
     except duckdb.OutOfMemoryException as err:
         raise SourceTooLarge(
-            f"{exports.shown_name(path)} does not fit in memory ({exports._detail(err)}). Export fewer spans."
+            f"{shown_name(path)} does not fit in memory ({records.detail(err)}). Export fewer spans."
         ) from err
     except duckdb.Error as err:
-        raise exports._unreadable(exports.shown_name(path), kind, err) from err
+        raise records.unreadable(shown_name(path), kind, err) from err
 
 
 def _attribute_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
@@ -134,7 +140,7 @@ def _python_text_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     checks = ", ".join(
         f"""coalesce(bool_and(regexp_matches({c}, '^\\s*[\\[{{]') and json_valid(py_literal_json({c})))
                      and bool_or(not json_valid({c})), false)"""
-        for c in (exports._ident(name) for name in text)
+        for c in (ident(name) for name in text)
     )
     flags = con.execute(f"select {checks} from raw").fetchall()[0]  # noqa: S608 (quoted identifiers)
     return [name for name, nested in zip(text, flags, strict=True) if nested]
@@ -147,7 +153,7 @@ def _flat_attributes(con: duckdb.DuckDBPyConnection, nested: list[str]) -> str:
     """
     pairs = []
     for name, typ in _attribute_columns(con):
-        column = f"r.{exports._ident(name)}"
+        column = f"r.{ident(name)}"
         value = f"json(py_literal_json({column}))" if name in nested else f"to_json({column})"
         if typ in ("float", "double"):
             value = f"case when isfinite({column}) then {value} end"
@@ -188,4 +194,12 @@ select nullif(lower(r."context.trace_id"::varchar), '') as trace_id,
 from raw r left join flat f using (n)
 """
 
-__all__ = ["NEEDS", "SYSTEM", "TITLE", "load_file", "recognises_file"]
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="Phoenix span export",
+    needs=_NEEDS,
+    provides=frozenset({"llm_calls", "tool_calls", "events"}),
+    recognises_file=recognises_file,
+    load_file=load_file,
+)

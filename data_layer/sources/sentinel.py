@@ -19,11 +19,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from data_layer.model import Telemetry, to_utc
+from data_layer.report import ReadingReport
+from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "sentinel"
-TITLE = "Sentinel AI"
-NEEDS = (
+_NEEDS = (
     "tables ai_agents (agent_id, name) and performance_metrics (agent_id, timestamp, latency_ms,"
     " cpu_usage_percent...)"
 )
@@ -119,11 +120,20 @@ def recognises(db: Database) -> bool:
 def load(db: Database, progress: Progress) -> Telemetry:
     selects = source_selects(db)
     progress("Reading agents", None)
-    agents, notes = _one_row_per_name(db.read(selects["agents"], progress, "agents"))
+    read_agents = db.read(selects["agents"], progress, "agents")
+    agents, notes = _one_row_per_name(read_agents)
     progress("Reading performance metrics", None)
-    samples = _numeric(db.read(selects["samples"], progress, "performance metrics"))
+    raw = db.read(selects["samples"], progress, "performance metrics")
+    report = ReadingReport(read={"ai_agents": len(read_agents), "performance_metrics": len(raw)})
+    report.skip(
+        "ai_agents row whose name a more recently seen agent also has", len(read_agents) - len(agents)
+    )
+    samples, not_numbers = _numeric(raw)
+    del raw
+    report.skip("performance_metrics value that is not a number", not_numbers)
     progress("Expanding custom metrics", None)
     metrics, skipped = _metrics(samples)
+    report.skip("custom_metrics value that is not a number", skipped)
     del samples
     tables = {"agents": agents, "metrics": metrics}
     notes.insert(
@@ -138,10 +148,11 @@ def load(db: Database, progress: Progress) -> Telemetry:
         )
     if "configs" in selects:
         progress("Reading monitoring configuration", None)
-        tables["thresholds"], threshold_notes = _thresholds(db, selects)
+        tables["thresholds"], threshold_notes = _thresholds(db, selects, report)
         notes += threshold_notes
     if "events" in selects:
         tables["events"] = db.read(selects["events"], progress, "user sessions")
+        report.count("user_sessions", len(tables["events"]))
         notes.append(
             "Sentinel has no event log. Its user_sessions (people using the Sentinel dashboard, not"
             " agent sessions) are listed as events of type user_session; the event total is unknown."
@@ -152,6 +163,7 @@ def load(db: Database, progress: Progress) -> Telemetry:
         source_tables={t: db.count(t) for t in _TABLES if t in db.catalog()},
         source_events=None,
         notes=notes,
+        report=report.map(select_fields(selects)).assume("Times without a time zone are UTC."),
     )
 
 
@@ -167,15 +179,15 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
         "agents": sa.select(
             agents.c.name.label("agent"),
             agents.c.name.label("display_name"),
-            sa.cast(_col(agents, "status"), sa.String).label("status"),
-            _col(agents, "created_at").label("created_at"),
-            _col(agents, "last_seen").label("last_seen_at"),
+            sa.cast(optional_column(agents, "status"), sa.String).label("status"),
+            optional_column(agents, "created_at").label("created_at"),
+            optional_column(agents, "last_seen").label("last_seen_at"),
         ),
         "samples": sa.select(
             perf.c.timestamp.label("ts"),
             _agent_name(agents, perf.c.agent_id).label("agent"),
             *(_number(db, perf.c[c]).label(c) for c in _SERIES if c in perf.c),
-            sa.cast(_col(perf, "custom_metrics"), sa.String).label("custom_metrics"),
+            sa.cast(optional_column(perf, "custom_metrics"), sa.String).label("custom_metrics"),
         ).select_from(perf.outerjoin(agents, agents.c.agent_id == perf.c.agent_id)),
     }
     if db.has("monitoring_configuration", "agent_id", "alert_thresholds", "enabled"):
@@ -216,20 +228,19 @@ def _number(db: Database, column: sa.ColumnElement) -> sa.ColumnElement:
     return column if db.dialect == "sqlite" else sa.cast(column, sa.Double)
 
 
-def _col(table: sa.TableClause, name: str) -> sa.ColumnElement:
-    """The column if the source has it, else NULL: optional columns of the data model."""
-    return table.c[name] if name in table.c else sa.null()
-
-
-def _numeric(samples: pd.DataFrame) -> pd.DataFrame:
-    """UTC times and float measures, so DuckDB sees one type per column on both engines."""
+def _numeric(samples: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """UTC times and float measures, so DuckDB sees one type per column on both engines; and how
+    many recorded values were not numbers (SQLite keeps whatever text was written)."""
     samples["ts"] = to_utc(samples["ts"])
+    not_numbers = 0
     for column in _SERIES:
         if column in samples.columns:
-            samples[column] = pd.to_numeric(samples[column], errors="coerce").astype("float64")
+            numbers = pd.to_numeric(samples[column], errors="coerce").astype("float64")
+            not_numbers += int((samples[column].notna() & numbers.isna()).sum())
+            samples[column] = numbers
     samples["agent"] = samples["agent"].astype("string")
     samples["custom_metrics"] = samples["custom_metrics"].astype("string")
-    return samples
+    return samples, not_numbers
 
 
 def _metrics(samples: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -253,7 +264,9 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return table.to_pandas(types_mapper=lambda t: pd.StringDtype() if pa.types.is_string(t) else None)
 
 
-def _thresholds(db: Database, selects: dict[str, sa.Select]) -> tuple[pd.DataFrame, list[str]]:
+def _thresholds(
+    db: Database, selects: dict[str, sa.Select], report: ReadingReport
+) -> tuple[pd.DataFrame, list[str]]:
     """One row per (agent, metric, level) of the enabled configurations, and notes about the rest."""
     configs = db.read(selects["configs"])
     configs["agent"] = configs["agent"].astype("string")
@@ -263,9 +276,12 @@ def _thresholds(db: Database, selects: dict[str, sa.Select]) -> tuple[pd.DataFra
         rows = _frame(con, _THRESHOLDS)
     notes = []
     disabled = int(db.read(selects["disabled_configs"]).iloc[0, 0])
+    report.count("monitoring_configuration", len(configs) + disabled)
+    report.skip("disabled monitoring configuration", disabled)
     if disabled:
         notes.append(f"Disabled monitoring configurations, left out of the thresholds: {disabled:,}.")
     odd = int(rows["value"].isna().sum())
+    report.skip("alert threshold that is not a number", odd)
     if odd:
         notes.append(f"Alert thresholds that are not numbers, skipped: {odd:,}.")
     return rows.dropna(subset=["value"]), notes
@@ -286,3 +302,13 @@ def _one_row_per_name(agents: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         f"Agent names used by more than one agent: {len(shared):,} ({named}). Their samples are"
         " shown together under the name."
     ]
+
+
+ADAPTER = Adapter(
+    system=SYSTEM,
+    title="Sentinel AI",
+    needs=_NEEDS,
+    provides=frozenset({"agents", "metrics", "thresholds", "events"}),
+    recognises=recognises,
+    load=load,
+)

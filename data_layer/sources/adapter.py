@@ -1,0 +1,101 @@
+"""The adapter contract: what every reader of a source system declares, and the helpers they share.
+
+An adapter is a typed object, not a module found by ``hasattr``: the registry
+(``data_layer.sources.registry``) lists them in the order they are tried, and everything outside
+the adapters (the loader, pushdown, the pages' hints, the sidebar's titles) asks the registry
+rather than naming a system, its tables or its columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from data_layer.model import TABLES, Telemetry
+from data_layer.report import ReadingReport
+from data_layer.sources.database import Database, Progress
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """One source system Agentwatch reads. Frozen: it is shared by every session and never changes.
+
+    An adapter reads databases (``recognises`` and ``load``), files (``recognises_file`` and
+    ``load_file``) or both. ``provides`` are the model tables it can fill from some source of its
+    system; which ones a given source fills is the ``Telemetry``'s business. ``model_selects``,
+    when present, maps the source in SQL, one SELECT per model table, so queries can run inside
+    the source database (pushdown); ``tables`` are then the source tables those SELECTs read and
+    ``events_table`` the one whose row count is the source's event total.
+    """
+
+    system: str  # the name ``summarize`` reports
+    title: str  # the name people know it by
+    needs: str  # what a source must hold to be recognised, for messages
+    provides: frozenset[str]
+    formats: str = ""  # which sources of the system it reads, when not only its database
+    recognises: Callable[[Database], bool] | None = None
+    load: Callable[[Database, Progress], Telemetry] | None = None
+    recognises_file: Callable[[Path, str], bool] | None = None
+    load_file: Callable[[Path, str, Progress], Telemetry] | None = None
+    model_selects: Callable[[Database], dict[str, sa.Select]] | None = None
+    # With model_selects: the reading report of those SELECTs, from the source tables' row counts
+    # (pushdown settles it against the model's counts, as a load does).
+    reading: Callable[[Database, dict[str, int]], ReadingReport] | None = None
+    tables: tuple[str, ...] = ()
+    events_table: str | None = None
+
+    def __post_init__(self) -> None:
+        if unknown := self.provides - set(TABLES):
+            raise ValueError(f"{self.system}: not model tables: {sorted(unknown)}")
+        if (self.recognises is None) != (self.load is None):
+            raise ValueError(f"{self.system}: a database adapter needs both recognises and load")
+        if (self.recognises_file is None) != (self.load_file is None):
+            raise ValueError(f"{self.system}: a file adapter needs both recognises_file and load_file")
+
+    @property
+    def reads_databases(self) -> bool:
+        return self.recognises is not None
+
+    @property
+    def reads_files(self) -> bool:
+        return self.recognises_file is not None
+
+    @property
+    def can_push_down(self) -> bool:
+        return self.model_selects is not None
+
+    @property
+    def described(self) -> str:
+        """The title, with the kinds of source read when there is more than one."""
+        return f"{self.title} ({self.formats})" if self.formats else self.title
+
+
+def optional_column(table: sa.TableClause, name: str) -> sa.ColumnElement:
+    """The column if the source has it, else NULL: older or trimmed databases lack optional columns."""
+    return table.c[name] if name in table.c else sa.null()
+
+
+def select_fields(selects: dict[str, sa.Select]) -> dict[str, str]:
+    """``table.column`` of the source -> ``table.column`` of the model, read off the SELECTs' labels.
+
+    For the reading report: the SELECTs already say which source column feeds which model column,
+    so the mapping is written once. Computed values (a CASE, a literal) name no source column.
+    """
+    pairs: dict[str, str] = {}
+    for model_table, stmt in selects.items():
+        if not isinstance(stmt, sa.Select) or model_table not in TABLES:
+            continue  # a union of shapes, or a frame reshaped later: not named here
+        for column in stmt.selected_columns:
+            source = column
+            while not isinstance(source, sa.ColumnClause):
+                inner = getattr(source, "element", None)
+                inner = inner if inner is not None else getattr(source, "clause", None)
+                if inner is None:
+                    break
+                source = inner  # a label, a cast: the column inside
+            if isinstance(source, sa.ColumnClause) and source.table is not None:
+                pairs.setdefault(f"{source.table.name}.{source.name}", f"{model_table}.{column.key}")
+    return pairs
