@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, timedelta
 
 import pandas as pd
+import psycopg
 import pytest
 
 from data_layer import queries
@@ -17,7 +18,7 @@ from data_layer.filters import Filters
 from data_layer.notebook import charting, document, starter
 from data_layer.notebook.document import BadNotebookFile, Cell, ChartSpec, Notebook
 from data_layer.notebook.runner import KEEP_ROWS, CellFailed, CellTimedOut, DuckDBCells, cell_database
-from data_layer.notebook.safety import CellRefused
+from data_layer.notebook.safety import CellRefused, CheckedQuery
 from data_layer.notebook.state import NotebookStore
 from data_layer.sources import open_source
 from tests.builders.cylestio_db import START, CylestioData
@@ -122,7 +123,7 @@ def test_a_cell_cannot_see_rollups_internal_tables_or_the_store(cells):
 
 def test_the_week_over_week_example_runs_and_names_one_agent_per_model(cells):
     frame = cells.run(starter.P95_GROWTH, Filters()).frame
-    assert list(frame.columns) == ["model", "agent", "p95_last_week", "p95_this_week", "growth_ms"]
+    assert list(frame.columns) == ["model", "agent", "p95_last_week_ms", "p95_this_week_ms", "growth_ms"]
     assert frame["model"].is_unique
 
 
@@ -236,3 +237,71 @@ def test_a_bad_notebook_file_is_refused_in_one_line(data, hint):
     with pytest.raises(BadNotebookFile) as err:
         document.from_file(data)
     assert hint in str(err.value) and "\n" not in str(err.value)
+
+
+# --- cells on a source queried in the database ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pushed(make_pg_database):
+    from data_layer.notebook.pushdown import PostgresCells
+    from data_layer.pushdown import PushdownBackend
+    from data_layer.sources import cylestio
+    from data_layer.sources.database import Database
+
+    url = CylestioData.generate(seed=9).write_postgres(make_pg_database("notebook"))
+    with psycopg.connect(url, autocommit=True) as con:  # for the read-only proof below
+        con.execute("create sequence cell_seq")
+    store = open_source(url)
+    return store, PostgresCells(PushdownBackend(Database(url), cylestio, store.info))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("f", FILTERS, ids=FILTER_IDS)
+def test_starter_cells_give_the_same_result_inside_postgresql(pushed, f):
+    store, pg = pushed
+    local = DuckDBCells(store)
+    for cell in starter.starter().cells:
+        if cell.kind != "sql":
+            continue
+        a, b = pg.run(cell.source, f).frame, local.run(cell.source, f).frame
+        assert list(a.columns) == list(b.columns) and len(a) == len(b), cell.title
+        for col in a.columns:
+            if pd.api.types.is_numeric_dtype(a[col]):
+                _numbers_equal(a[col], b[col])
+            else:
+                _text_equal(a[col], b[col])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select pg_read_file('/etc/hostname')",
+        "select * from pg_ls_dir('.')",
+        "select set_config('default_transaction_read_only', 'off', false)",
+        "select query_to_xml('select 1', true, true, '')",
+        "select * from pg_catalog.pg_authid",
+        "select * from public.cylestio_events",
+        "select lo_import('/etc/hostname')",
+        "select * from dblink('host=x', 'select 1') as t(x int)",
+        "delete from llm_calls",
+        "select 1; select 2",
+    ],
+)
+def test_server_functions_and_source_tables_are_refused_in_postgresql(pushed, sql):
+    _, pg = pushed
+    with pytest.raises(CellRefused):
+        pg.run(sql, Filters())
+    assert pg.run("select count(*) as n from llm_calls", Filters()).frame["n"].iloc[0] > 0
+
+
+@pytest.mark.postgres
+def test_a_cell_in_postgresql_is_read_only_and_stopped_at_the_time_limit(pushed):
+    _, pg = pushed
+    with pytest.raises(CellTimedOut, match="stopped"):
+        pg.run("select count(*) from generate_series(1, 500000000)", Filters(), limit_s=0.3)
+    with pytest.raises(CellFailed, match="read-only"):  # past the parser: the transaction refuses
+        pg._fetch(CheckedQuery(sql="select nextval('cell_seq')", tables=frozenset()), Filters(), 5, 10)
+    frame = pg.run("select 'a:b' as colon, '50%' as percent", Filters()).frame
+    assert frame.iloc[0].tolist() == ["a:b", "50%"]

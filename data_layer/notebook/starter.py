@@ -1,8 +1,10 @@
 """The starter notebook and the example queries the schema panel offers.
 
-The starter's three SQL cells reproduce figures the pages draw from the query functions (the
-Cost page's cost per day by model, the Latency page's p95 by model, the Security page's alerts
-by severity); ``tests/test_notebook.py`` checks that they are equal for several filters.
+Every query here is in the SQL that DuckDB and PostgreSQL share, so the starter runs on a
+loaded source and on one queried in the database alike. The starter's three SQL cells
+reproduce figures the pages draw from the query functions (the Cost page's cost per day by
+model, the Latency page's p95 by model, the Security page's alerts by severity);
+``tests/test_notebook.py`` checks that they are equal for several filters, both ways.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from data_layer.notebook.document import Cell, ChartSpec, Notebook
 COST_PER_DAY = """-- Cost per day by model, as on the Cost page (recorded + estimated, USD)
 select date_trunc('day', ts) as day, model, sum(cost_usd) as cost_usd
 from llm_calls
-group by all
-order by day, model"""
+group by 1, 2
+order by 1, 2"""
 
 P95_BY_MODEL = """-- p95 LLM latency by model, as on the Latency page (exact, linear interpolation)
 select model,
        count(latency_ms) as calls_with_latency,
-       quantile_cont(latency_ms, 0.95) as p95
+       percentile_cont(0.95) within group (order by latency_ms) as p95
 from llm_calls
 group by model
 order by model"""
@@ -34,17 +36,24 @@ P95_GROWTH = """-- Which agent's p95 latency grew most this week against last we
 with bounds as (select max(ts) as last from llm_calls),
 weekly as (
     select model, agent,
-           quantile_cont(latency_ms, 0.95) filter (where ts > last - interval 7 day) as p95_this_week,
-           quantile_cont(latency_ms, 0.95)
-               filter (where ts <= last - interval 7 day and ts > last - interval 14 day) as p95_last_week
+           percentile_cont(0.95) within group (order by latency_ms)
+               filter (where ts > last - interval '7 days') as p95_this_week_ms,
+           percentile_cont(0.95) within group (order by latency_ms)
+               filter (where ts <= last - interval '7 days' and ts > last - interval '14 days')
+               as p95_last_week_ms
     from llm_calls, bounds
     group by model, agent
+),
+ranked as (
+    select *, p95_this_week_ms - p95_last_week_ms as growth_ms,
+           row_number() over (partition by model
+                              order by p95_this_week_ms - p95_last_week_ms desc) as rank
+    from weekly
+    where p95_this_week_ms is not null and p95_last_week_ms is not null
 )
-select model, agent, p95_last_week, p95_this_week,
-       p95_this_week - p95_last_week as growth_ms
-from weekly
-where growth_ms is not null
-qualify row_number() over (partition by model order by growth_ms desc) = 1
+select model, agent, p95_last_week_ms, p95_this_week_ms, growth_ms
+from ranked
+where rank = 1
 order by growth_ms desc"""
 
 EXAMPLES = {
@@ -55,8 +64,9 @@ EXAMPLES = {
     "Tokens per agent": """select agent, sum(tokens_in) as tokens_in, sum(tokens_out) as tokens_out
 from llm_calls
 group by agent
-order by tokens_in + tokens_out desc""",
-    "Slowest tools": """select tool, count(*) as calls, quantile_cont(latency_ms, 0.95) as p95_ms,
+order by 2 desc""",
+    "Slowest tools": """select tool, count(*) as calls,
+       percentile_cont(0.95) within group (order by latency_ms) as p95_ms,
        avg(case when success then 0 else 1 end) as failure_rate
 from tool_calls
 group by tool
