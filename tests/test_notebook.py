@@ -305,3 +305,15 @@ def test_a_cell_in_postgresql_is_read_only_and_stopped_at_the_time_limit(pushed)
         pg._fetch(CheckedQuery(sql="select nextval('cell_seq')", tables=frozenset()), Filters(), 5, 10)
     frame = pg.run("select 'a:b' as colon, '50%' as percent", Filters()).frame
     assert frame.iloc[0].tolist() == ["a:b", "50%"]
+
+
+def test_cells_move_duplicate_and_delete_within_the_notebook():
+    a, b, c = (Cell(kind="sql", source=f"select {n}") for n in range(3))
+    nb = Notebook(name="n", cells=(a, b, c))
+    assert [x.id for x in nb.moved(c.id, -1).cells] == [a.id, c.id, b.id]
+    assert [x.id for x in nb.moved(a.id, -1).cells] == [a.id, b.id, c.id]  # already first
+    assert [x.id for x in nb.moved(c.id, +1).cells] == [a.id, b.id, c.id]  # already last
+    copy = nb.duplicated(a.id)
+    assert [x.source for x in copy.cells] == ["select 0", "select 0", "select 1", "select 2"]
+    assert len({x.id for x in copy.cells}) == 4
+    assert [x.id for x in nb.without(b.id).cells] == [a.id, c.id]

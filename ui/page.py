@@ -29,6 +29,8 @@ PAGE_ICONS = {
     "latency": ":material/timer:",
     "security": ":material/shield:",
     "sessions": ":material/forum:",
+    "explore": ":material/science:",
+    "dashboard": ":material/space_dashboard:",
     "data": ":material/database:",
 }
 """The app's pages in menu order: the file under pages/ (titled as its name, capitalised) and its

@@ -71,6 +71,31 @@ class Notebook:
         """This notebook with the cell of the same id replaced by ``cell``."""
         return self.with_cells([cell if c.id == cell.id else c for c in self.cells])
 
+    def moved(self, cell_id: str, step: int) -> Notebook:
+        """The cell moved ``step`` places (-1 up, +1 down), staying inside the notebook."""
+        cells = list(self.cells)
+        i = next((n for n, c in enumerate(cells) if c.id == cell_id), None)
+        if i is None:
+            return self
+        j = min(max(i + step, 0), len(cells) - 1)
+        cells.insert(j, cells.pop(i))
+        return self.with_cells(cells)
+
+    def added(self, cell: Cell, after: str | None = None) -> Notebook:
+        """``cell`` inserted after the cell ``after`` (at the end if None or not found)."""
+        cells = list(self.cells)
+        i = next((n + 1 for n, c in enumerate(cells) if c.id == after), len(cells))
+        cells.insert(i, cell)
+        return self.with_cells(cells)
+
+    def duplicated(self, cell_id: str) -> Notebook:
+        """A copy of the cell, with a new id, just below it."""
+        cell = self.cell(cell_id)
+        return self if cell is None else self.added(replace(cell, id=new_id()), after=cell_id)
+
+    def without(self, cell_id: str) -> Notebook:
+        return self.with_cells([c for c in self.cells if c.id != cell_id])
+
 
 def now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

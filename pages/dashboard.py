@@ -1,0 +1,9 @@
+"""Dashboard: charts pinned from notebook cells, rerun with the global filters."""
+
+import streamlit as st
+
+from ui import notebook_dashboard, page
+
+ctx = page.context()
+st.title("Dashboard")
+notebook_dashboard.render(ctx)

@@ -1,0 +1,9 @@
+"""Explore: a notebook of Markdown and SQL cells over the telemetry model, saved and shared by link."""
+
+import streamlit as st
+
+from ui import notebook, page
+
+ctx = page.context()
+st.title("Explore")
+notebook.render(ctx)
