@@ -114,7 +114,7 @@ def test_a_failing_cell_shows_one_line_and_the_others_still_run(home, source):
     assert len(errors) == 3 and all("\n" not in e for e in errors)
     assert "nope" in errors[0] and "read_text" in errors[1] and "DROP" in errors[2]
     assert len(at.get("plotly_chart")) == charts  # the starter's cells still drew theirs
-    at, good = new_cell(at, "select 1 as one")
+    at, _ = new_cell(at, "select 1 as one")
     assert cell_frames(at, "one")[0]["one"].tolist() == [1]
 
 
@@ -123,7 +123,7 @@ def test_a_slow_cell_is_stopped_and_the_session_goes_on(home, source, monkeypatc
     at = ok(open_page(source))
     at, _ = new_cell(at, "select sum(a.range * b.range) as s from range(200000) a, range(200000) b")
     assert any("stopped" in e.value and "0.5 s" in e.value for e in at.error)
-    at, good = new_cell(at, "select 2 as two")
+    at, _ = new_cell(at, "select 2 as two")
     assert cell_frames(at, "two")[0]["two"].tolist() == [2]
 
 
