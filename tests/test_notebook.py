@@ -123,7 +123,7 @@ def test_a_cell_cannot_see_rollups_internal_tables_or_the_store(cells):
 
 def test_the_week_over_week_example_runs_and_names_one_agent_per_model(cells):
     frame = cells.run(starter.P95_GROWTH, Filters()).frame
-    assert list(frame.columns) == ["model", "agent", "p95_last_week_ms", "p95_this_week_ms", "growth_ms"]
+    assert list(frame.columns) == ["model", "agent", "growth_ms", "p95_last_week_ms", "p95_this_week_ms"]
     assert frame["model"].is_unique
 
 

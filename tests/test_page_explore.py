@@ -197,3 +197,20 @@ def test_a_downloaded_notebook_opens_and_a_bad_file_gets_one_line(home, source):
     opened = at.query_params["notebook"]
     assert opened != nb.id
     assert [c.source for c in NotebookStore(home).get(opened).cells] == [c.source for c in nb.cells]
+
+
+@pytest.mark.postgres
+def test_explore_on_a_source_queried_in_postgresql_runs_its_cells_there(home, make_pg_database, monkeypatch):
+    import data_layer.sources
+
+    monkeypatch.setattr(data_layer.sources, "PUSHDOWN_ROWS", 0)  # every PostgreSQL source is pushed down
+    url = CylestioData.generate(seed=22).write_postgres(make_pg_database("explore"))
+    at = ok(open_page(url))
+    assert not at.error, [e.value for e in at.error]
+    assert any("inside the PostgreSQL source" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3  # the starter's three cells ran in PostgreSQL
+    median = "select percentile_cont(0.5) within group (order by latency_ms) as p50 from llm_calls"
+    at, _ = new_cell(at, median)
+    assert len(cell_frames(at, "p50")) == 1
+    at, _ = new_cell(at, "select pg_read_file('/etc/hostname')")
+    assert any("not allowed" in e.value for e in at.error)

@@ -45,7 +45,7 @@ def render(ctx: page.PageContext) -> None:
                 continue
             notebook, cell = where
             number = [c.id for c in notebook.cells].index(cell.id) + 1
-            with column, st.container(border=True, key=f"pin-{pin.id}"):
+            with column, st.container(border=True, key=f"tile-{pin.id}"):
                 _tile(ctx, notebook, cell, number)
     if gone:
         st.caption(f"{len(gone)} pinned chart(s) point at a notebook or cell that was deleted.")
@@ -53,21 +53,20 @@ def render(ctx: page.PageContext) -> None:
 
 
 def _tile(ctx: page.PageContext, notebook, cell, number: int) -> None:
-    title = title_of(cell, number)
+    # The title above the chart, not in it: a tile is half as wide, and Plotly cuts long titles.
+    st.markdown(f"**{page.md(title_of(cell, number))}**")
     outcome = result(ctx, cell)
     if isinstance(outcome, str):
-        st.markdown(f"**{page.md(title)}**")
         st.error(outcome, icon=":material/error:")
     elif outcome.frame.empty:
-        st.markdown(f"**{page.md(title)}**")
         st.info("No rows for these filters.", icon=":material/filter_alt_off:")
     else:
         spec = charting.resolve(cell.chart, outcome.frame)
-        fig = figure(outcome.frame, spec, ctx.palettes, title, height=300)
+        fig = figure(outcome.frame, spec, ctx.palettes, "", height=360)
         if fig is None:
-            st.markdown(f"**{page.md(title)}**")
             page.table(ctx.shown(outcome.frame), height=260, key=f"pin-table-{cell.id}")
         else:
+            fig.update_layout(margin={"t": 10})
             page.chart(fig, f"pin-chart-{cell.id}")
     scope = "every row (filters ignored)" if cell.unfiltered else "the global filters"
     st.page_link(

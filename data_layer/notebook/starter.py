@@ -51,7 +51,7 @@ ranked as (
     from weekly
     where p95_this_week_ms is not null and p95_last_week_ms is not null
 )
-select model, agent, p95_last_week_ms, p95_this_week_ms, growth_ms
+select model, agent, growth_ms, p95_last_week_ms, p95_this_week_ms
 from ranked
 where rank = 1
 order by growth_ms desc"""
