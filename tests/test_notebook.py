@@ -83,7 +83,7 @@ def test_starter_p95_by_model_equals_the_latency_page(cells, store, f):
     want = queries.llm_latency(store, f, by="model").sort_values("model", na_position="last")
     assert len(got) == len(want)
     _text_equal(got["model"], want["model"])
-    _numbers_equal(got["p95"], want["p95"])
+    _numbers_equal(got["p95_ms"], want["p95"])
     _numbers_equal(got["calls_with_latency"], want["calls_with_latency"])
 
 

@@ -214,3 +214,13 @@ def test_explore_on_a_source_queried_in_postgresql_runs_its_cells_there(home, ma
     assert len(cell_frames(at, "p50")) == 1
     at, _ = new_cell(at, "select pg_read_file('/etc/hostname')")
     assert any("not allowed" in e.value for e in at.error)
+
+
+def test_a_long_result_says_how_many_rows_were_left_out(home, source):
+    at = ok(open_page(source))
+    at, _ = new_cell(at, "select range as n from range(25000)")
+    assert len(cell_frames(at, "n")[0]) == 10_000
+    assert any(
+        c.value.startswith("25,000 rows") and "15,000 left out" in c.value and "download has all" in c.value
+        for c in at.caption
+    )

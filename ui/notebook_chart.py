@@ -29,8 +29,12 @@ def figure(
         if kinds.get(col) == "text":
             # A missing name is a group of its own, labelled as such, never dropped from the chart.
             shown[col] = [_label(v) for v in shown[col].astype(object)]
-    # Bars of agents or models without a colour column take each one's own colour, as on the pages.
-    color = spec.color or (spec.x if spec.kind == "bar" and spec.x in palettes else None)
+    # Bars of agents, models, severities or statuses without a colour column take each one's own
+    # colour, as on the pages.
+    colored_x = (
+        spec.kind == "bar" and kinds.get(spec.x) == "text" and charts.colors(spec.x, palettes) is not None
+    )
+    color = spec.color or (spec.x if colored_x else None)
     mapping = charts.colors(color, palettes)
     common = {
         "color": color,

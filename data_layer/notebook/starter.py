@@ -20,7 +20,7 @@ order by 1, 2"""
 P95_BY_MODEL = """-- p95 LLM latency by model, as on the Latency page (exact, linear interpolation)
 select model,
        count(latency_ms) as calls_with_latency,
-       percentile_cont(0.95) within group (order by latency_ms) as p95
+       percentile_cont(0.95) within group (order by latency_ms) as p95_ms
 from llm_calls
 group by model
 order by model"""
@@ -94,7 +94,7 @@ def starter() -> Notebook:
             Cell(kind="sql", source=COST_PER_DAY, title="Cost per day by model",
                  chart=ChartSpec(kind="bar", x="day", y="cost_usd", color="model")),
             Cell(kind="sql", source=P95_BY_MODEL, title="p95 latency by model",
-                 chart=ChartSpec(kind="bar", x="model", y="p95")),
+                 chart=ChartSpec(kind="bar", x="model", y="p95_ms")),
             Cell(kind="sql", source=ALERTS_BY_SEVERITY, title="Alerts by severity",
                  chart=ChartSpec(kind="bar", x="severity", y="alerts")),
         ),
