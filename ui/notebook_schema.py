@@ -35,7 +35,7 @@ def render(ctx: PageContext, notebook_id: str) -> None:
             )
     st.subheader("Examples")
     choice = st.selectbox("Example query", list(EXAMPLES), key="example-pick")
-    st.code(EXAMPLES[choice], language="sql")
+    st.code(EXAMPLES[choice], language="sql", wrap_lines=True)
     st.button(
         "Insert as a new cell",
         icon=":material/add:",
