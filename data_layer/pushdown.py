@@ -99,6 +99,10 @@ class PushdownBackend:
             stmt = stmt.limit(limit)
         return model.conform(table, self.run(stmt))
 
+    def model_ctes(self) -> dict[str, sa.CTE]:
+        """Each model table as the CTE the queries run over (notebook cells read them too)."""
+        return dict(self._ctes)
+
     # -- model tables as CTEs -----------------------------------------------------------------
 
     def _needed(self, stmt: sa.Executable) -> list[sa.CTE]:

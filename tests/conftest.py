@@ -17,6 +17,16 @@ PG_URL_VAR = "AGENTWATCH_TEST_PG_URL"
 PG_URL = os.environ.get(PG_URL_VAR, "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def agentwatch_home(tmp_path_factory) -> Iterator[Path]:
+    """Agentwatch's own state (saved notebooks) goes to a folder of the run, never ~/.agentwatch;
+    servers the browser tests start inherit it."""
+    path = tmp_path_factory.mktemp("agentwatch-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AGENTWATCH_HOME", str(path))
+        yield path
+
+
 def _pg_available() -> str | None:
     try:
         with psycopg.connect(PG_URL, connect_timeout=3):

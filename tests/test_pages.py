@@ -390,6 +390,29 @@ def check_data(at: AppTest, store: Store, f: Filters) -> None:
     assert f"• {store.info.report.sentences()[0]}" in texts, texts  # what was read, in plain words
 
 
+def check_explore(at: AppTest, store: Store, f: Filters) -> None:
+    """The open notebook's SQL cells, each with as many rows as the cell runner gives."""
+    from data_layer.filters import ALL
+    from data_layer.notebook.runner import DuckDBCells
+    from data_layer.notebook.state import NotebookStore
+
+    notebook = NotebookStore().get(at.query_params["notebook"])
+    expected = [
+        f"{DuckDBCells(store).run(c.source, ALL if c.unfiltered else f).total_rows:,} rows ·"
+        for c in notebook.cells
+        if c.kind == "sql" and c.source.strip()
+    ]
+    shown = [c.value.split(" · ")[0] + " ·" for c in at.caption if " rows · " in c.value]
+    assert shown == expected and expected
+
+
+def check_dashboard(at: AppTest, store: Store, f: Filters) -> None:
+    from data_layer.notebook.state import NotebookStore
+
+    if not NotebookStore().pins():
+        assert any(t.startswith("Nothing is pinned yet") for t in infos(at))
+
+
 CHECKS: dict[str, Callable[[AppTest, Store, Filters], None]] = {
     "overview": check_overview,
     "velocity": check_velocity,
@@ -398,6 +421,8 @@ CHECKS: dict[str, Callable[[AppTest, Store, Filters], None]] = {
     "latency": check_latency,
     "security": check_security,
     "sessions": check_sessions,
+    "explore": check_explore,
+    "dashboard": check_dashboard,
     "data": check_data,
 }
 

@@ -9,6 +9,8 @@ PAGE_ICONS = {
     "latency": ":material/timer:",
     "security": ":material/shield:",
     "sessions": ":material/forum:",
+    "explore": ":material/science:",
+    "dashboard": ":material/space_dashboard:",
     "data": ":material/database:",
 }
 """The file under pages/ (titled as its name, capitalised) and its menu icon."""
