@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
+from data_layer.backend import Backend
 from data_layer.filters import Filters
 from data_layer.masking import mask_frame
-from data_layer.store import Store
 from ui import source
 
 CONTEXT_KEY = "page_context"
@@ -39,7 +39,7 @@ TITLES = [name.capitalize() for name in PAGES]
 
 @dataclass(frozen=True)
 class PageContext:
-    store: Store
+    store: Backend
     filters: Filters
     options: dict[str, list[str]]
     palettes: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -51,7 +51,7 @@ class PageContext:
 
     def has(self, table: str) -> bool:
         """Whether the source has rows of this kind at all (not: whether the filter leaves any)."""
-        counts = self.store.memo("row_counts", self.store.row_counts)
+        counts = self.store.row_counts()
         return table in self.store.info.provided and counts.get(table, 0) > 0
 
     def bucket(self, hours_up_to: timedelta = timedelta(days=3)) -> str:
@@ -60,7 +60,7 @@ class PageContext:
         """
         start, end = self.filters.start, self.filters.end
         if start is None or end is None:
-            first, last = self.store.memo("time_span", self.store.time_span)
+            first, last = self.store.time_span()
             start, end = start or first, end or last
         if start is None or end is None:
             return "day"

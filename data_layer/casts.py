@@ -1,0 +1,127 @@
+"""How a source's value becomes a model column of each kind, written once for every database.
+
+The store (DuckDB) casts what an adapter hands over when it loads; pushdown (PostgreSQL) casts
+the source's own columns in the common table expressions it sends. Both take their expressions
+from ``to_model``, so a text time, a float that is not finite or a JSON list of terms means the
+same thing whichever database holds the rows. Where the databases differ, ``to_model`` has one
+branch per dialect.
+
+The rules, per kind:
+
+* ``time``: naive UTC ``TIMESTAMP``. Text is read with its offset, naive text as UTC (the session
+  time zone); a ``TIMESTAMPTZ`` becomes its UTC time. Epoch numbers are the adapter's to convert.
+* ``int``: ``BIGINT``; text holding a decimal ("12.0") is rounded.
+* ``float``: ``DOUBLE``; NaN and ±infinity are not measurements: missing.
+* ``bool``: ``BOOLEAN``.
+* ``text_list``: a list of strings from a list, or from JSON text (an array, one string, an
+  object's keys); text that is not JSON becomes a one-item list.
+* ``text``: text.
+
+DuckDB reads whatever an adapter produced, so values that do not parse become NULL
+(``try_cast``); PostgreSQL reads typed source columns, where a plain cast cannot fail.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+
+from data_layer.tables import SA_TYPES
+
+Dialect = Literal["duckdb", "postgresql"]
+
+
+class TryCast(sa.Cast):
+    """DuckDB's ``try_cast(x as T)``: NULL where ``x`` does not convert, instead of an error."""
+
+    inherit_cache = True
+
+
+@compiles(TryCast)
+def _try_cast(element: TryCast, compiler, **kw) -> str:
+    return (
+        f"try_cast({compiler.process(element.clause, **kw)} as {compiler.process(element.typeclause, **kw)})"
+    )
+
+
+def typed_null(kind: str) -> sa.ColumnElement:
+    """A missing value of the kind's type (a column the source does not have)."""
+    return sa.cast(sa.null(), SA_TYPES[kind])
+
+
+def to_model(
+    value: sa.ColumnElement, kind: str, dialect: Dialect, *, source_type: str | None = None
+) -> sa.ColumnElement:
+    """``value`` in the model's type for ``kind`` (see the module's rules).
+
+    ``source_type`` is the DuckDB type of the incoming column (``VARCHAR``, ``TIMESTAMP WITH TIME
+    ZONE``...), which decides how DuckDB parses it; PostgreSQL casts whatever the type.
+    """
+    target = SA_TYPES[kind]
+    if dialect == "postgresql":
+        if kind == "float":
+            number = sa.cast(value, target)
+            return sa.case((sa.func.abs(number) < float("inf"), number))
+        if kind == "text_list":
+            return _pg_text_list(value)
+        return sa.cast(value, target)
+
+    text = source_type == "VARCHAR"
+    if kind == "time":
+        if text:
+            return sa.cast(TryCast(value, sa.DateTime(timezone=True)), target)
+        if source_type is not None and source_type.startswith(("TIMESTAMP", "DATE")):
+            return sa.cast(value, target)  # TIMESTAMPTZ in a UTC session becomes naive UTC
+        # An all-NULL column arrives as a number type; epoch numbers are the adapter's to convert.
+        return sa.cast(TryCast(sa.cast(value, sa.String()), sa.DateTime(timezone=True)), target)
+    if kind == "int":
+        if text:
+            return sa.func.coalesce(TryCast(value, target), TryCast(TryCast(value, sa.Double()), target))
+        return TryCast(value, target)
+    if kind == "float":
+        number = TryCast(value, target)
+        return sa.case((sa.func.isfinite(number), number))
+    if kind == "bool":
+        return TryCast(value, target)
+    if kind == "text_list":
+        return duckdb_text_list(value) if text else TryCast(value, target)
+    return value if text else sa.cast(value, target)
+
+
+def duckdb_text_list(j: sa.ColumnElement) -> sa.ColumnElement:
+    """A list of strings from JSON text in DuckDB: an array, one string, an object's keys; text
+    that is not JSON becomes a one-item list. NULL stays NULL."""
+    as_json = sa.cast(j, sa.JSON())
+    kind = sa.func.json_type(as_json)
+    cases = sa.case(
+        (j.is_(None), sa.null()),
+        (sa.not_(sa.func.json_valid(j)), sa.func.list_value(j)),
+        (
+            kind == sa.literal_column("'ARRAY'"),
+            sa.func.from_json(as_json, sa.literal_column("'[\"VARCHAR\"]'")),
+        ),
+        (
+            kind == sa.literal_column("'VARCHAR'"),
+            sa.func.list_value(sa.func.json_extract_string(as_json, sa.literal_column("'$'"))),
+        ),
+        (kind == sa.literal_column("'OBJECT'"), sa.func.json_keys(as_json)),
+        else_=sa.func.list_value(j),
+    )
+    return sa.type_coerce(cases, SA_TYPES["text_list"])
+
+
+def _pg_text_list(value: sa.ColumnElement) -> sa.ColumnElement:
+    """JSON text to text[] in PostgreSQL: an array's items, else the one value."""
+    as_json = sa.cast(sa.cast(value, sa.String), sa.JSON)
+    items = sa.func.json_array_elements_text(as_json).table_valued("value")
+    array = sa.select(
+        sa.func.coalesce(sa.func.array_agg(items.c.value), sa.literal([], sa.ARRAY(sa.String())))
+    )
+    single = sa.select(sa.func.array_agg(sa.cast(value, sa.String)))
+    return sa.case(
+        (value.is_(None), typed_null("text_list")),
+        (sa.func.json_typeof(as_json) == "array", array.scalar_subquery()),
+        else_=single.scalar_subquery(),
+    )
