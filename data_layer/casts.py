@@ -25,10 +25,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import duckdb
+import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 
-from data_layer.tables import SA_TYPES
+from data_layer import model
+from data_layer.tables import SA_TYPES, literal_sql
 
 Dialect = Literal["duckdb", "postgresql"]
 
@@ -125,3 +129,51 @@ def _pg_text_list(value: sa.ColumnElement) -> sa.ColumnElement:
         (sa.func.json_typeof(as_json) == "array", array.scalar_subquery()),
         else_=single.scalar_subquery(),
     )
+
+
+def model_column(
+    incoming: sa.TableClause, column: model.Column, source_types: dict[str, str]
+) -> sa.ColumnElement:
+    """``column`` of the model from the incoming table, whose DuckDB types are ``source_types``;
+    a typed NULL where the incoming table does not have it."""
+    if column.name not in source_types:
+        return typed_null(column.kind)
+    return to_model(incoming.c[column.name], column.kind, "duckdb", source_type=source_types[column.name])
+
+
+def conform(table: str, frame: model.Frame) -> pd.DataFrame:
+    """``frame`` with exactly the table's columns, in order, cast by the rules above and held in
+    the model's pandas dtypes.
+
+    The casts run in a DuckDB of their own, as the store's do, so a frame means the same here as
+    in the store. Columns the frame does not have come back all-missing; extra ones are dropped,
+    so an adapter cannot leak a source column (an API key, say) into the model by accident.
+    """
+    cols = model.TABLES[table]
+    with duckdb.connect(":memory:", config={"threads": 1}) as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.register("_incoming", frame)
+        source_types = dict(
+            con.execute("select column_name, column_type from (describe _incoming)").fetchall()
+        )
+        incoming = sa.table("_incoming", *(sa.column(c.name) for c in cols if c.name in source_types))
+        rows = sa.select(*(model_column(incoming, c, source_types).label(c.name) for c in cols))
+        result = con.sql(literal_sql(rows.select_from(incoming))).to_arrow_table()
+    out = result.to_pandas(types_mapper=_pandas_dtype)
+    for c in cols:
+        if c.kind == "time":
+            out[c.name] = out[c.name].dt.tz_localize("UTC").astype(model.PANDAS_DTYPES["time"])
+    return out
+
+
+def _pandas_dtype(arrow_type: pa.DataType) -> object:
+    """The model's pandas dtype for a column DuckDB hands back (floats and times: pandas' own)."""
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return model.PANDAS_DTYPES["text"]
+    if pa.types.is_int64(arrow_type):
+        return pd.Int64Dtype()
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    if pa.types.is_list(arrow_type):
+        return model.PANDAS_DTYPES["text_list"]
+    return None
