@@ -110,3 +110,25 @@ class SourceFacts:
 
     def data_quality(self) -> pd.DataFrame:
         return self._memo("data_quality", lambda: catalog.data_quality(self))
+
+
+def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
+    """Give integer result columns a nullable integer dtype, so a missing count stays NA."""
+    for col in getattr(stmt, "selected_columns", ()):
+        if col.name not in frame.columns:
+            continue
+        if isinstance(col.type, sa.Integer) and frame[col.name].dtype != "Int64":
+            frame[col.name] = frame[col.name].astype("Int64")  # the database's integers: exact
+        elif isinstance(col.type, sa.Double) and frame[col.name].dtype != "float64":
+            frame[col.name] = frame[col.name].astype("float64")
+    return frame
+
+
+def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark naive result times as UTC: the store holds UTC, and callers should not have to know."""
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_dtype(frame[col].dtype):
+            frame[col] = frame[col].dt.tz_localize("UTC")
+        elif isinstance(frame[col].dtype, pd.CategoricalDtype):  # an ENUM column: callers get text
+            frame[col] = frame[col].astype("string")
+    return frame

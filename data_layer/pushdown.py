@@ -20,10 +20,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_layer import model, pricing
-from data_layer.backend import SourceFacts
+from data_layer.backend import SourceFacts, typed_result, utc_times
 from data_layer.casts import to_model, typed_null
 from data_layer.sources.database import Database
-from data_layer.store import SourceInfo, typed_result, utc_times
+from data_layer.store import SourceInfo
 
 
 class PushdownBackend(SourceFacts):

@@ -5,11 +5,14 @@ in ``st.cache_resource``); each query takes its own cursor, which DuckDB makes t
 
 What happens at load, once, so that no rerun pays for it:
 
-* times become naive UTC ``TIMESTAMP`` columns (bucketing a ``TIMESTAMPTZ`` costs 5x more);
+* columns are cast to the model's types by the rules of ``data_layer.casts``; times become naive
+  UTC ``TIMESTAMP`` columns (bucketing a ``TIMESTAMPTZ`` costs 5x more);
 * rows are sorted by time, so DuckDB's min/max zone maps skip row groups outside a time filter;
-* calls without a recorded cost get a genai-prices estimate (``cost_source = 'estimated'``);
-* hourly rollups of the additive LLM and tool-call measures are built. Percentiles are never
-  read from rollups: they are computed from the raw rows, so they stay exact.
+* calls without a recorded cost get a genai-prices estimate (``pricing.with_costs``);
+* the hourly rollups of ``tables.ROLLUP_DDL`` are built. Percentiles are never read from
+  rollups: they are computed from the raw rows, so they stay exact.
+
+Pushdown (``data_layer.pushdown``) applies the same casts and cost rule inside PostgreSQL.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from data_layer import model, pricing
-from data_layer.backend import SourceFacts
-from data_layer.casts import to_model, typed_null
+from data_layer.backend import SourceFacts, typed_result, utc_times
+from data_layer.casts import model_column, typed_null
 from data_layer.pricing import price_table
 from data_layer.tables import ROLLUP_DDL, compile_statement, literal_sql
 
@@ -119,12 +122,7 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
             filled |= {"ts", "model", "tokens_in", "tokens_out", "cost_usd", "cost_source"}
         stored = [c for c in cols if c.name in filled] or cols[:1]
         incoming = sa.table("_incoming", *(sa.column(c.name) for c in present))
-        casts = {
-            c.name: to_model(incoming.c[c.name], c.kind, "duckdb", source_type=source_types[c.name])
-            if c.name in source_types
-            else typed_null(c.kind)
-            for c in stored
-        }
+        casts = {c.name: model_column(incoming, c, source_types) for c in stored}
         for c in stored:
             if c.name in _CATEGORIES and c.name != "cost_source" and c.name in source_types:
                 casts[c.name] = _as_enum(con, f"{name}_{c.name}", casts[c.name])
@@ -183,25 +181,3 @@ def _fill_agents(con: duckdb.DuckDBPyConnection) -> None:
         if t not in ("agents", "thresholds") and any(c.name == "agent" for c in cols)
     )
     con.execute(f"insert into _agents (agent) select agent from ({named}) order by agent")
-
-
-def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
-    """Give integer result columns a nullable integer dtype, so a missing count stays NA."""
-    for col in getattr(stmt, "selected_columns", ()):
-        if col.name not in frame.columns:
-            continue
-        if isinstance(col.type, sa.Integer) and frame[col.name].dtype != "Int64":
-            frame[col.name] = frame[col.name].astype("Int64")  # the database's integers: exact
-        elif isinstance(col.type, sa.Double) and frame[col.name].dtype != "float64":
-            frame[col.name] = frame[col.name].astype("float64")
-    return frame
-
-
-def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mark naive result times as UTC: the store holds UTC, and callers should not have to know."""
-    for col in frame.columns:
-        if pd.api.types.is_datetime64_dtype(frame[col].dtype):
-            frame[col] = frame[col].dt.tz_localize("UTC")
-        elif isinstance(frame[col].dtype, pd.CategoricalDtype):  # an ENUM column: callers get text
-            frame[col] = frame[col].astype("string")
-    return frame
