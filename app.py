@@ -12,7 +12,6 @@ from __future__ import annotations
 import streamlit as st
 
 from data_layer.errors import AgentwatchError
-from data_layer.queries import filter_options
 from data_layer.sources.registry import titles_of
 from ui import filters, source
 from ui.charts import palette_for
@@ -59,9 +58,9 @@ def _load():
 
 def _sidebar_source(choice, entry) -> None:
     info = entry.store.info
-    start, end = entry.store.memo("time_span", entry.store.time_span)
+    start, end = entry.store.time_span()
     systems = " + ".join(titles_of(info.system))
-    counts = entry.store.memo("row_counts", entry.store.row_counts)
+    counts = entry.store.row_counts()
     span = f"{start:%b %d, %Y} – {end:%b %d, %Y}" if start and end else "no timestamps"
     with st.sidebar:
         st.markdown(f"**{md(choice.label)}**")
@@ -105,7 +104,7 @@ def _sidebar_source(choice, entry) -> None:
 choice, entry = _load()
 _sidebar_source(choice, entry)
 store = entry.store
-options = store.memo("filter_options", lambda: filter_options(store))
+options = store.filter_options()
 with st.sidebar:
     st.divider()
 selected = filters.render(store, options)

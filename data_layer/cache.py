@@ -17,13 +17,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from data_layer.backend import Backend
 from data_layer.errors import AgentwatchError
-from data_layer.store import Store
 
 
 @dataclass
 class Entry:
-    store: Store
+    store: Backend
     loaded_at: float
     stale_reason: str | None = None  # set while refreshes fail; the store shown is the last good one
 
@@ -38,7 +38,7 @@ class StoreCache:
         self._guard = threading.Lock()
 
     def get(
-        self, key: str, load: Callable[[], Store], *, refreshable: bool = False, force: bool = False
+        self, key: str, load: Callable[[], Backend], *, refreshable: bool = False, force: bool = False
     ) -> Entry:
         """The entry for ``key``, loading it with ``load()`` on first use, when due for a refresh,
         or when ``force`` asks for one (the Reload button).

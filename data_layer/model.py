@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -42,24 +40,13 @@ class Column:
     doc: str
 
 
-_PANDAS_DTYPES = {
+PANDAS_DTYPES = {
     "text": pd.StringDtype(),
     "time": "datetime64[us, UTC]",
     "int": "Int64",
     "float": "float64",
     "bool": "boolean",
     "text_list": pd.ArrowDtype(pa.list_(pa.string())),
-}
-
-# Inside DuckDB times are naive TIMESTAMPs holding UTC: truncating a TIMESTAMPTZ costs 5x more
-# (issue 4), so time zones are handled once, at the edges (store load and query results).
-_DUCKDB_TYPES = {
-    "text": "VARCHAR",
-    "time": "TIMESTAMP",
-    "int": "BIGINT",
-    "float": "DOUBLE",
-    "bool": "BOOLEAN",
-    "text_list": "VARCHAR[]",
 }
 
 _TRACE = (
@@ -177,56 +164,20 @@ def columns(table: str) -> list[str]:
     return [c.name for c in TABLES[table]]
 
 
-def duckdb_type(table: str, column: str) -> str:
-    return _DUCKDB_TYPES[next(c.kind for c in TABLES[table] if c.name == column)]
-
-
-def duckdb_type_of(kind: str) -> str:
-    return _DUCKDB_TYPES[kind]
-
-
 def empty(table: str) -> pd.DataFrame:
     """A frame with the table's columns and dtypes and no rows."""
-    return pd.DataFrame({c.name: pd.Series(dtype=_PANDAS_DTYPES[c.kind]) for c in TABLES[table]})
+    return pd.DataFrame({c.name: pd.Series(dtype=PANDAS_DTYPES[c.kind]) for c in TABLES[table]})
 
 
 def conform(table: str, frame: Frame) -> pd.DataFrame:
-    """Return ``frame`` with exactly the table's columns, in order, cast to the model dtypes.
+    """``frame`` with exactly the table's columns, in order, in the model's types and dtypes.
 
-    Columns an adapter did not provide are added as all-missing; extra ones are dropped, so an
-    adapter cannot leak a source column (an API key, say) into the model by accident.
+    The casts are the store's (``data_layer.casts``); columns the frame lacks come back missing
+    and extra ones are dropped, so an adapter cannot leak a source column into the model.
     """
-    frame = to_pandas(frame)
-    out = {}
-    n = len(frame)
-    for col in TABLES[table]:
-        if col.name not in frame.columns:
-            out[col.name] = pd.Series(index=frame.index, dtype=_PANDAS_DTYPES[col.kind])
-            continue
-        out[col.name] = _cast(frame[col.name], col.kind)
-    result = pd.DataFrame(out, index=frame.index).reset_index(drop=True)
-    assert len(result) == n
-    return result
+    from data_layer.casts import conform as cast_frame  # casts builds on the tables above
 
-
-def _cast(values: pd.Series, kind: str) -> pd.Series:
-    if kind == "time":
-        return to_utc(values)
-    if kind == "text":
-        if pd.api.types.is_bool_dtype(values.dtype):
-            values = values.astype("boolean")
-        # pandas 3's default "str" is a StringDtype too, but with NaN for missing: use pd.NA.
-        return values if values.dtype == _PANDAS_DTYPES["text"] else values.astype(_PANDAS_DTYPES["text"])
-    if kind == "int":
-        return pd.to_numeric(values, errors="coerce").astype("Float64").round().astype("Int64")
-    if kind == "float":
-        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
-        return numbers.where(np.isfinite(numbers))  # NaN and ±inf are not measurements: missing
-    if kind == "bool":
-        return _to_bool(values)
-    if kind == "text_list":
-        return _text_lists(values)
-    raise ValueError(f"unknown column kind {kind!r}")
+    return cast_frame(table, frame)
 
 
 def to_utc(values: pd.Series) -> pd.Series:
@@ -239,51 +190,6 @@ def to_utc(values: pd.Series) -> pd.Series:
         raise TypeError("numeric timestamps must be converted by the adapter, which knows the unit")
     parsed = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601", errors="coerce")
     return parsed.astype("datetime64[us, UTC]")
-
-
-def json_list_sql(j: str) -> str:
-    """SQL for a list of strings from JSON text in column ``j``: an array, one string, an
-    object's keys; text that is not JSON becomes a one-item list. NULL stays NULL.
-    """
-    return f"""case
-    when {j} is null then null
-    when not json_valid({j}) then [{j}]
-    when json_type({j}::json) = 'ARRAY' then from_json({j}::json, '["VARCHAR"]')
-    when json_type({j}::json) = 'VARCHAR' then [json_extract_string({j}::json, '$')]
-    when json_type({j}::json) = 'OBJECT' then json_keys({j}::json)
-    else [{j}]
-end"""
-
-
-def _text_lists(values: pd.Series) -> pd.Series:
-    """Lists of strings from lists, or from JSON text (an array, a single string, an object's keys)."""
-    dtype = _PANDAS_DTYPES["text_list"]
-    if values.dtype == dtype:
-        return values
-    if values.dtype == object and values.map(lambda v: isinstance(v, list | tuple), na_action="ignore").any():
-        return values.astype(dtype)
-    with duckdb.connect() as con:
-        con.register("incoming", pd.DataFrame({"j": values.astype("string").reset_index(drop=True)}))
-        table = con.sql(f"select {json_list_sql('j')} as terms from incoming").to_arrow_table()  # noqa: S608 - our own column name
-    out = pd.Series(table.column("terms").to_pandas(types_mapper=lambda _t: dtype), dtype=dtype)
-    out.index = values.index
-    return out
-
-
-_TRUE = {"1", "true", "t", "yes", "y"}
-_FALSE = {"0", "false", "f", "no", "n"}
-
-
-def _to_bool(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values.dtype):
-        return values.astype("boolean")
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        return values.astype("Float64").ne(0).astype("boolean").mask(values.isna())
-    text = values.astype("string").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[text.isin(_TRUE).fillna(False)] = True
-    out[text.isin(_FALSE).fillna(False)] = False
-    return out
 
 
 Frame = pd.DataFrame | pa.Table

@@ -3,6 +3,9 @@
 genai-prices is asked once per (model, day) rather than once per call, which keeps estimating
 10 million calls a join instead of a Python loop. The day matters because providers change
 prices; tiers matter because some models charge every token more above an input-size threshold.
+
+The cost rule itself (recorded cost as is, else the estimate, else unknown) is one SQLAlchemy
+statement, ``with_costs``, that the store runs in DuckDB at load and pushdown in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,9 +15,22 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import pandas as pd
+import sqlalchemy as sa
 from genai_prices import data_snapshot, types
+from sqlalchemy.dialects import postgresql
 
-PRICE_COLUMNS = ["model", "day", "above_tokens_in", "up_to_tokens_in", "usd_in", "usd_out", "usd_call"]
+from data_layer.model import COST_SOURCES
+
+_PRICE_TYPES = {
+    "model": sa.String(),
+    "day": sa.Date(),
+    "above_tokens_in": sa.BigInteger(),
+    "up_to_tokens_in": sa.BigInteger(),
+    "usd_in": sa.Double(),
+    "usd_out": sa.Double(),
+    "usd_call": sa.Double(),
+}
+PRICE_COLUMNS = list(_PRICE_TYPES)
 # One row per (model, day, tier): a call of that model on that day whose input tokens are
 # > above_tokens_in and <= up_to_tokens_in costs tokens_in*usd_in + tokens_out*usd_out + usd_call.
 # Models genai-prices does not know get no row, so their calls stay "unknown".
@@ -69,3 +85,73 @@ def _per_token(price: Decimal | types.TieredPrices | None, tokens_in: int) -> fl
                 break
         price = applicable
     return float(price / 1_000_000)
+
+
+COST_SOURCE_ENUM = postgresql.ENUM(*COST_SOURCES, name="cost_source_enum", create_type=False)
+"""The store's type for ``cost_source`` (an ENUM: one byte a row); PostgreSQL keeps text."""
+
+
+def unpriced(calls: sa.FromClause) -> sa.Select:
+    """The distinct (model, day) of calls without a recorded cost that an estimate could price:
+    what ``price_table`` is asked for."""
+    c = calls.c
+    return (
+        sa.select(c.model, sa.cast(c.ts, sa.Date).label("day"))
+        .where(
+            c.cost_usd.is_(None),
+            c.model.is_not(None),
+            c.ts.is_not(None),
+            c.tokens_in.is_not(None),
+            c.tokens_out.is_not(None),
+        )
+        .distinct()
+    )
+
+
+def price_rows(prices: pd.DataFrame, name: str = "_prices") -> sa.CTE:
+    """``price_table``'s rows as a VALUES table expression (for a database we cannot load into)."""
+    columns = [sa.column(n, t) for n, t in _PRICE_TYPES.items()]
+    if prices.empty:
+        nulls = (sa.cast(sa.null(), t).label(n) for n, t in _PRICE_TYPES.items())
+        return sa.select(*nulls).where(sa.false()).cte(name)
+    rows = [
+        (model, day.date(), int(above), int(up_to), float(usd_in), float(usd_out), float(usd_call))
+        for model, day, above, up_to, usd_in, usd_out, usd_call in prices.itertuples(index=False)
+    ]
+    return sa.values(*columns, name=f"{name}_values").data(rows).cte(name)
+
+
+def price_table_clause(name: str) -> sa.TableClause:
+    """A table holding ``price_table``'s rows under ``name`` (a frame the store registered)."""
+    return sa.table(name, *(sa.column(n, t) for n, t in _PRICE_TYPES.items()))
+
+
+def with_costs(calls: sa.FromClause, prices: sa.FromClause, *, enum: bool) -> sa.Select:
+    """``calls`` with the cost rule applied: the recorded cost as is, else the estimate from
+    ``prices`` (the tier the call's input tokens fall in, on the call's day), else unknown.
+
+    Every column of ``calls`` is kept, in order; ``cost_usd`` and ``cost_source`` are replaced.
+    ``enum``: give ``cost_source`` the store's ENUM type (DuckDB) rather than text.
+    """
+    c, p = calls.c, prices.c
+    source = sa.case(
+        (c.cost_usd.is_not(None), "recorded"), (p.model.is_not(None), "estimated"), else_="unknown"
+    )
+    computed = {
+        "cost_usd": sa.func.coalesce(
+            c.cost_usd, c.tokens_in * p.usd_in + c.tokens_out * p.usd_out + p.usd_call
+        ),
+        "cost_source": sa.cast(source, COST_SOURCE_ENUM) if enum else source,
+    }
+    joined = calls.outerjoin(
+        prices,
+        sa.and_(
+            c.cost_usd.is_(None),
+            p.model == c.model,
+            p.day == sa.cast(c.ts, sa.Date),
+            c.tokens_in > p.above_tokens_in,
+            c.tokens_in <= p.up_to_tokens_in,
+            c.tokens_out.is_not(None),
+        ),
+    )
+    return sa.select(*(computed.get(name, col).label(name) for name, col in c.items())).select_from(joined)

@@ -15,14 +15,15 @@ from sqlalchemy.dialects import postgresql
 
 from data_layer import model
 
-_SA_TYPES = {
-    "text": sa.String,
-    "time": sa.DateTime,
-    "int": sa.BigInteger,
-    "float": sa.Double,
-    "bool": sa.Boolean,
-    "text_list": sa.ARRAY(sa.String),
+SA_TYPES: dict[str, sa.types.TypeEngine] = {
+    "text": sa.String(),
+    "time": sa.DateTime(),  # naive, holding UTC (see data_layer.casts)
+    "int": sa.BigInteger(),
+    "float": sa.Double(),
+    "bool": sa.Boolean(),
+    "text_list": sa.ARRAY(sa.String()),
 }
+"""The SQL type of each column kind, in every database the model lives in."""
 
 
 def _table(name: str, cols: list[tuple[str, Any]]) -> sa.TableClause:
@@ -30,25 +31,63 @@ def _table(name: str, cols: list[tuple[str, Any]]) -> sa.TableClause:
 
 
 MODEL: dict[str, sa.TableClause] = {
-    name: _table(name, [(c.name, _SA_TYPES[c.kind]) for c in cols]) for name, cols in model.TABLES.items()
+    name: _table(name, [(c.name, SA_TYPES[c.kind]) for c in cols]) for name, cols in model.TABLES.items()
 }
 
-ROLLUPS: dict[str, sa.TableClause] = {
-    "llm_calls_hourly": _table(
-        "llm_calls_hourly",
-        [("hour", sa.DateTime), ("agent", sa.String), ("model", sa.String)]
-        + [("cost_source", sa.String), ("status", sa.String)]
-        + [(c, sa.BigInteger) for c in ("calls", "tokens_in", "calls_with_tokens_in", "tokens_out")]
-        + [(c, sa.BigInteger) for c in ("calls_with_tokens_out", "calls_with_cost", "calls_with_latency")]
-        + [("cost_usd", sa.Double), ("latency_ms_sum", sa.Double)],
-    ),
-    "tool_calls_hourly": _table(
-        "tool_calls_hourly",
-        [("hour", sa.DateTime), ("agent", sa.String), ("tool", sa.String)]
-        + [(c, sa.BigInteger) for c in ("calls", "failures", "calls_with_outcome", "calls_with_latency")]
-        + [("latency_ms_sum", sa.Double)],
-    ),
+
+def _hourly(source: str, dims: tuple[str, ...], measures: dict[str, sa.ColumnElement]) -> sa.Select:
+    """One row per (hour, dims...) of ``source``, ordered by hour so that zone maps skip hours."""
+    t = MODEL[source]
+    hour = sa.func.date_trunc(sa.literal_column("'hour'"), t.c.ts, type_=sa.DateTime).label("hour")
+    keys = [hour, *(t.c[d] for d in dims)]
+    return (
+        sa.select(*keys, *(expr.label(name) for name, expr in measures.items()))
+        .group_by(*keys)
+        .order_by(hour)
+    )
+
+
+def _count(what: sa.ColumnElement | None = None) -> sa.ColumnElement:
+    return sa.cast(sa.func.count() if what is None else sa.func.count(what), sa.BigInteger)
+
+
+_calls, _tools = MODEL["llm_calls"].c, MODEL["tool_calls"].c
+
+# Rollups: one row per (hour, dimensions). Additive measures only; a count beside each sum says
+# how many rows had a value, so "missing" survives the rollup. Percentiles never read them.
+# The store creates each table from its statement; the queries read the table it describes.
+ROLLUP_DDL: dict[str, sa.CreateTableAs] = {
+    name: sa.CreateTableAs(select, name)
+    for name, select in {
+        "llm_calls_hourly": _hourly(
+            "llm_calls",
+            ("agent", "model", "cost_source", "status"),
+            {
+                "calls": _count(),
+                "tokens_in": sa.cast(sa.func.sum(_calls.tokens_in), sa.BigInteger),
+                "calls_with_tokens_in": _count(_calls.tokens_in),
+                "tokens_out": sa.cast(sa.func.sum(_calls.tokens_out), sa.BigInteger),
+                "calls_with_tokens_out": _count(_calls.tokens_out),
+                "cost_usd": sa.func.sum(_calls.cost_usd),
+                "calls_with_cost": _count(_calls.cost_usd),
+                "latency_ms_sum": sa.func.sum(_calls.latency_ms),
+                "calls_with_latency": _count(_calls.latency_ms),
+            },
+        ),
+        "tool_calls_hourly": _hourly(
+            "tool_calls",
+            ("agent", "tool"),
+            {
+                "calls": _count(),
+                "failures": sa.cast(sa.func.count().filter(_tools.success == sa.false()), sa.BigInteger),
+                "calls_with_outcome": _count(_tools.success),
+                "latency_ms_sum": sa.func.sum(_tools.latency_ms),
+                "calls_with_latency": _count(_tools.latency_ms),
+            },
+        ),
+    }.items()
 }
+ROLLUPS: dict[str, sa.TableClause] = {name: ddl.table for name, ddl in ROLLUP_DDL.items()}
 
 _DIALECT = postgresql.dialect(paramstyle="numeric_dollar")
 
@@ -71,3 +110,9 @@ def compile_statement(stmt: sa.Executable) -> tuple[str, list[Any]]:
     )
     state = compiled.construct_expanded_state(compiled.construct_params(extracted_parameters=extracted))
     return state.statement, [state.parameters[name] for name in state.positiontup or ()]
+
+
+def literal_sql(stmt: sa.ClauseElement) -> str:
+    """SQL text with the values written in, for DuckDB statements that take no parameters (DDL).
+    Only for our own constants: user values are always bound (``compile_statement``)."""
+    return str(stmt.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))

@@ -19,7 +19,7 @@ st.caption("What Agentwatch read from the source, into which tables, and what it
 if not any(ctx.has(t) for t in TABLES):
     nothing_to_show("telemetry", "It holds the tables of a known system, but no rows in them yet.")
 
-start, end = store.memo("time_span", store.time_span)
+start, end = store.time_span()
 span = f"{start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC" if start and end else "no timestamps"
 with st.container(border=True):
     st.markdown(
@@ -38,7 +38,7 @@ with left:
         st.caption("The source is a file, not tables.")
 with right:
     st.subheader("Telemetry model")
-    counts = store.memo("row_counts", store.row_counts)
+    counts = store.row_counts()
     model_rows = pd.DataFrame(
         [(t, counts[t], "yes" if t in info.provided else "no data in this source") for t in TABLES],
         columns=["table", "rows", "from source"],
@@ -46,7 +46,7 @@ with right:
     table(model_rows)
 
 st.subheader("Data quality")
-quality = store.memo("data_quality", lambda: queries.data_quality(store))
+quality = store.data_quality()
 table(quality)
 
 st.subheader("What was read")

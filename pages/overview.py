@@ -21,7 +21,7 @@ st.caption(f"{describe(f)} · changes are against the previous period of the sam
 change = queries.what_changed(store, f)
 if change:
     st.markdown(f":material/insights: **What changed:** {md(change)}")
-    before, (first, _last) = f.previous_period(), store.memo("time_span", store.time_span)
+    before, (first, _last) = f.previous_period(), store.time_span()
     if before is not None and first is not None and before.start < first < before.end:
         share = (before.end - first) / (before.end - before.start)
         st.caption(

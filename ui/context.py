@@ -12,9 +12,9 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from data_layer.backend import Backend
 from data_layer.filters import Filters
 from data_layer.masking import mask_frame
-from data_layer.store import Store
 from ui import source
 from ui.entrypoint import run_through_entrypoint
 
@@ -23,7 +23,7 @@ CONTEXT_KEY = "page_context"
 
 @dataclass(frozen=True)
 class PageContext:
-    store: Store
+    store: Backend
     filters: Filters
     options: dict[str, list[str]]
     palettes: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -35,7 +35,7 @@ class PageContext:
 
     def has(self, table: str) -> bool:
         """Whether the source has rows of this kind at all (not: whether the filter leaves any)."""
-        counts = self.store.memo("row_counts", self.store.row_counts)
+        counts = self.store.row_counts()
         return table in self.store.info.provided and counts.get(table, 0) > 0
 
     def bucket(self, hours_up_to: timedelta = timedelta(days=3)) -> str:
@@ -44,7 +44,7 @@ class PageContext:
         """
         start, end = self.filters.start, self.filters.end
         if start is None or end is None:
-            first, last = self.store.memo("time_span", self.store.time_span)
+            first, last = self.store.time_span()
             start, end = start or first, end or last
         if start is None or end is None:
             return "day"

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import streamlit as st
 
+from data_layer.backend import Backend
 from data_layer.filters import Filters
-from data_layer.store import Store
 
 PRESETS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "All": None}
 CUSTOM = "Custom"
@@ -26,13 +26,13 @@ LIST_FILTERS = {
 }
 
 
-def anchor(store: Store) -> datetime:
+def anchor(store: Backend) -> datetime:
     """Where the period presets end: the latest activity in the source, or now if that is later.
 
     Counting back from the data, not from the clock, keeps "last 7 days" useful on an export
     taken last month; for a live source the two are the same.
     """
-    _start, end = store.memo("time_span", store.time_span)
+    _start, end = store.time_span()
     now = datetime.now(UTC)
     if end is None or end > now:
         return _ceil_hour(now)
@@ -44,10 +44,10 @@ def _ceil_hour(t: datetime) -> datetime:
     return floor if floor == t else floor + timedelta(hours=1)
 
 
-def render(store: Store, options: dict[str, list[str]]) -> Filters:
+def render(store: Backend, options: dict[str, list[str]]) -> Filters:
     """Draw the filter widgets in the sidebar and return what they select."""
     end_of_data = anchor(store)
-    first, _last = store.memo("time_span", store.time_span)
+    first, _last = store.time_span()
     st.sidebar.segmented_control(
         "Period",
         [*PRESETS, CUSTOM],

@@ -35,7 +35,7 @@ def render(ctx: PageContext) -> None:
         f"{', plus the sidebar lists' if _lists_set(ctx) else ''}); a cell can ignore them."
         f" {dialect_note(ctx)}"
     )
-    counts = ctx.store.memo("row_counts", ctx.store.row_counts)
+    counts = ctx.store.row_counts()
     if not any(counts.values()):
         nothing_to_show("telemetry to query yet", "Open a source with LLM calls, events or alerts.")
     main, side = st.columns([3, 1], gap="medium")

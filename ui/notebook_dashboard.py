@@ -30,7 +30,7 @@ def render(ctx: PageContext) -> None:
         f"Charts pinned from notebook cells on the Explore page, each rerun with the global filters"
         f" ({describe(ctx.filters)}) unless its cell ignores them."
     )
-    counts = ctx.store.memo("row_counts", ctx.store.row_counts)
+    counts = ctx.store.row_counts()
     if not any(counts.values()):
         nothing_to_show("telemetry to chart yet", "Open a source with LLM calls, events or alerts.")
     if not pins:

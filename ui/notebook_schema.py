@@ -19,7 +19,7 @@ _TYPES = {"text": "text", "time": "timestamp (UTC)", "int": "integer", "float": 
 def render(ctx: PageContext, notebook_id: str) -> None:
     st.subheader("Schema")
     st.caption("The telemetry model's tables. Cells read these names; nothing else is visible to them.")
-    counts = ctx.store.memo("row_counts", ctx.store.row_counts)
+    counts = ctx.store.row_counts()
     for table, columns in model.TABLES.items():
         with st.expander(f"{table} · {counts.get(table, 0):,} rows", icon=":material/table:"):
             st.dataframe(

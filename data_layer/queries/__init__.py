@@ -13,7 +13,7 @@ Missing stays missing: a sum over rows that have no value is NA, never 0, and ea
 with a count of the rows it covers (``calls_with_tokens_in``...).
 """
 
-from data_layer.queries._common import BUCKETS, PERCENTILES, Backend
+from data_layer.queries._common import BUCKETS, PERCENTILES
 from data_layer.queries.catalog import data_quality, filter_options, filtered_rows
 from data_layer.queries.llm import (
     LLM_DIMENSIONS,
@@ -64,7 +64,6 @@ __all__ = [
     "PERCENTILES",
     "SESSION_ORDERS",
     "TOOL_DIMENSIONS",
-    "Backend",
     "alert_counts",
     "alert_list",
     "alerts_per_thousand_calls",

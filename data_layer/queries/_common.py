@@ -1,30 +1,27 @@
 """Building blocks every query shares: filter terms, time buckets, rollup-or-raw rows, percentiles.
 
-Statements are SQLAlchemy Core over the model tables in ``data_layer.tables``. A *backend* (the
-DuckDB ``Store``, or a pushdown connection to a PostgreSQL source) compiles and runs them and
-returns pandas frames whose times are UTC-aware and whose integer columns are nullable ints.
+Statements are SQLAlchemy Core over the model tables in ``data_layer.tables``. A *backend*
+(``data_layer.backend.Backend``: the DuckDB ``Store``, or a pushdown connection to a PostgreSQL
+source) compiles and runs them and returns pandas frames whose times are UTC-aware and whose
+integer columns are nullable ints.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.filters import Filters
 from data_layer.tables import ROLLUPS
 
+if TYPE_CHECKING:
+    from data_layer.backend import Backend
+
 BUCKETS = ("hour", "day", "week")
 PERCENTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99}
-
-
-class Backend(Protocol):
-    has_rollups: bool
-
-    def run(self, stmt: sa.Executable) -> pd.DataFrame: ...
 
 
 # Filter field -> (column, the only tables it applies to; None for every table with the column).

@@ -1,16 +1,21 @@
-"""What a loaded source contains: filter choices, filtered rows for download, data-quality findings."""
+"""What a loaded source contains: its time span and row counts, filter choices, filtered rows for
+download, data-quality findings."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
 
 from data_layer import model
 from data_layer.filters import Filters
-from data_layer.queries._common import Backend, conditions
+from data_layer.queries._common import conditions
 from data_layer.tables import MODEL
+
+if TYPE_CHECKING:
+    from data_layer.backend import Backend
 
 # Filter field -> (table, column) its choices come from.
 FILTER_SOURCES = {
@@ -21,6 +26,37 @@ FILTER_SOURCES = {
     "severities": ("alerts", "severity"),
     "event_types": ("events", "type"),
 }
+
+
+def row_counts(backend: Backend) -> dict[str, int]:
+    """Rows per model table, in the model's order."""
+    stmt = sa.union_all(
+        *(
+            sa.select(sa.literal(name).label("t"), sa.func.count().label("n")).select_from(MODEL[name])
+            for name in model.TABLES
+        )
+    )
+    found = backend.run(stmt).set_index("t")["n"]
+    return {name: int(found[name]) for name in model.TABLES}
+
+
+def time_span(backend: Backend) -> tuple[datetime | None, datetime | None]:
+    """Earliest and latest activity, as UTC-aware datetimes (None if there is none).
+
+    Agent registration times are left out: they say when a record was written, not when
+    anything happened, and a source's defaults often set them to the time of the insert.
+    """
+    times = [
+        MODEL[name].c[c.name]
+        for name, cols in model.TABLES.items()
+        for c in cols
+        if c.kind == "time" and name != "agents"
+    ]
+    parts = [sa.select(sa.func.min(t).label("lo"), sa.func.max(t).label("hi")) for t in times]
+    each = sa.union_all(*parts).subquery()
+    span = backend.run(sa.select(sa.func.min(each.c.lo).label("lo"), sa.func.max(each.c.hi).label("hi")))
+    lo, hi = span.iloc[0]["lo"], span.iloc[0]["hi"]
+    return (None if pd.isna(lo) else lo.to_pydatetime(), None if pd.isna(hi) else hi.to_pydatetime())
 
 
 def filter_options(backend: Backend, *, max_sessions: int = 2000) -> dict[str, list[str]]:

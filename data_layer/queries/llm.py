@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.filters import Filters
 from data_layer.queries._common import (
-    Backend,
     additive_rows,
     bucket_expr,
     conditions,
@@ -19,6 +20,9 @@ from data_layer.queries._common import (
     sum_of,
 )
 from data_layer.tables import MODEL
+
+if TYPE_CHECKING:
+    from data_layer.backend import Backend
 
 LLM_DIMENSIONS = ("agent", "model", "cost_source", "status")
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from data_layer.filters import Filters
 from data_layer.model import SEVERITIES
-from data_layer.queries._common import Backend
 from data_layer.queries.llm import llm_latency, llm_usage, tool_usage
 from data_layer.queries.security import alert_counts, open_alerts_by_severity
 from data_layer.queries.tasks import tasks_completed
+
+if TYPE_CHECKING:
+    from data_layer.backend import Backend
 
 # kpi -> (label, unit, whether a rise is good news (None: neither), the model table it needs)
 KPIS: dict[str, tuple[str, str, bool | None, str]] = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.filters import Filters
 from data_layer.queries._common import (
-    Backend,
     additive_rows,
     bucket_expr,
     conditions,
@@ -15,6 +16,9 @@ from data_layer.queries._common import (
     grouped,
 )
 from data_layer.tables import MODEL
+
+if TYPE_CHECKING:
+    from data_layer.backend import Backend
 
 ALERT_DIMENSIONS = ("severity", "type", "status", "agent", "source")
 

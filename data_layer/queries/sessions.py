@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.filters import Filters
-from data_layer.queries._common import Backend, conditions
+from data_layer.queries._common import conditions
 from data_layer.tables import MODEL
+
+if TYPE_CHECKING:
+    from data_layer.backend import Backend
 
 SESSION_ORDERS = {
     "started_at": "started_at",

@@ -1,0 +1,134 @@
+"""What the queries and pages need of a loaded source, whatever holds it: the ``Backend`` protocol.
+
+Two backends implement it: the DuckDB ``Store`` (``data_layer.store``), which holds a copy of the
+telemetry model, and ``PushdownBackend`` (``data_layer.pushdown``), which runs every statement
+inside the source PostgreSQL. Pages are typed with the protocol, so they cannot tell them apart.
+
+What never changes while a source lives (its time span, row counts, filter choices and data
+quality) is computed once per backend, by ``SourceFacts``, however many sessions and reruns ask:
+callers just call the method.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_layer import model
+from data_layer.queries import catalog
+from data_layer.tables import MODEL
+
+if TYPE_CHECKING:
+    from data_layer.store import SourceInfo
+
+T = TypeVar("T")
+
+
+class Backend(Protocol):
+    """A loaded source the queries run against.
+
+    ``run`` returns frames whose times are UTC-aware and whose integer columns are nullable ints.
+    ``has_rollups`` says whether the hourly rollups of ``data_layer.tables.ROLLUPS`` exist.
+    """
+
+    info: SourceInfo
+    has_rollups: bool
+
+    def run(self, stmt: sa.Executable) -> pd.DataFrame:
+        """Run a SQLAlchemy Core statement over the model tables."""
+        ...
+
+    def frame(self, table: str, limit: int | None = None) -> pd.DataFrame:
+        """A model table (its first ``limit`` rows) with the model's dtypes."""
+        ...
+
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        """Earliest and latest activity, UTC-aware (None if there is none)."""
+        ...
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per model table."""
+        ...
+
+    def filter_options(self) -> dict[str, list[str]]:
+        """The values each sidebar filter can take (``queries.filter_options``)."""
+        ...
+
+    def data_quality(self) -> pd.DataFrame:
+        """Findings about the whole source (``queries.data_quality``)."""
+        ...
+
+
+class Memo:
+    """Values computed once and shared, thread-safe (two sessions may ask at once)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if name in self._values:
+                return self._values[name]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            return self._values.setdefault(name, value)  # type: ignore[return-value]
+
+
+class SourceFacts:
+    """The ``Backend`` methods every backend answers the same way, through its own ``run``.
+
+    The answers are kept for the backend's life: a source is reloaded as a new backend, never
+    changed in place. Callers get the same object each time and must not change it.
+    """
+
+    def __init__(self) -> None:
+        self._memo = Memo()
+
+    def run(self, stmt: sa.Executable) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def frame(self, table: str, limit: int | None = None) -> pd.DataFrame:
+        stmt = sa.select(MODEL[table])
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return model.conform(table, self.run(stmt))
+
+    def time_span(self) -> tuple[datetime | None, datetime | None]:
+        return self._memo("time_span", lambda: catalog.time_span(self))
+
+    def row_counts(self) -> dict[str, int]:
+        return self._memo("row_counts", lambda: catalog.row_counts(self))
+
+    def filter_options(self) -> dict[str, list[str]]:
+        return self._memo("filter_options", lambda: catalog.filter_options(self))
+
+    def data_quality(self) -> pd.DataFrame:
+        return self._memo("data_quality", lambda: catalog.data_quality(self))
+
+
+def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
+    """Give integer result columns a nullable integer dtype, so a missing count stays NA."""
+    for col in getattr(stmt, "selected_columns", ()):
+        if col.name not in frame.columns:
+            continue
+        if isinstance(col.type, sa.Integer) and frame[col.name].dtype != "Int64":
+            frame[col.name] = frame[col.name].astype("Int64")  # the database's integers: exact
+        elif isinstance(col.type, sa.Double) and frame[col.name].dtype != "float64":
+            frame[col.name] = frame[col.name].astype("float64")
+    return frame
+
+
+def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mark naive result times as UTC: the store holds UTC, and callers should not have to know."""
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_dtype(frame[col].dtype):
+            frame[col] = frame[col].dt.tz_localize("UTC")
+        elif isinstance(frame[col].dtype, pd.CategoricalDtype):  # an ENUM column: callers get text
+            frame[col] = frame[col].astype("string")
+    return frame
