@@ -9,14 +9,19 @@ the ``postgres`` OS user, on free loopback ports) and removed afterwards, also o
 * two **shards**, each holding one hash slice of the six event tables (``events`` by ``id``,
   the five detail tables by ``event_id``);
 * a **coordinator**, where those six tables are partitioned tables whose two partitions are
-  ``postgres_fdw`` foreign tables on the shards (``async_capable``, ``fetch_size`` 10,000;
-  ``enable_partitionwise_join`` and ``enable_partitionwise_aggregate`` on), and the small
+  ``postgres_fdw`` foreign tables on the shards (``async_capable``, ``fetch_size`` 10,000,
+  ``use_remote_estimate``; ``enable_partitionwise_join`` and ``enable_partitionwise_aggregate``
+  on), and the small
   tables (agents, sessions, conversations) are local. Agentwatch connects to it with an
   ordinary URL and sees Cylestio's schema unchanged.
 
+``use_remote_estimate`` makes the coordinator ask each shard what a join would cost: without it
+the planner, guessing from local statistics, fetched both sides of every call-to-event join and
+joined them itself: 221,480 rows crossed for four query functions at 20,000 calls, 88,496 with it.
+
 The partition key is the event id because it is the only key every big table shares: a detail
 row joins its event on ``event_id = events.id``, and hashing both by it puts each call on the
-same shard as its event, so the join runs on the shard (one remote join per shard) instead of
+same shard as its event, so the join can run on the shard (one remote join per shard) instead of
 shipping both tables. Hashing, not ranges, because Cylestio's ids grow with time: a range by id
 would send every new row to the last shard.
 
@@ -35,9 +40,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -212,7 +219,8 @@ def load_coordinator(coordinator: Cluster, shards: list[Cluster], frames: dict[s
         for i, shard in enumerate(shards):
             con.execute(
                 f"create server shard{i} foreign data wrapper postgres_fdw options (host '127.0.0.1',"
-                f" port '{shard.port}', dbname '{DB}', async_capable 'true', fetch_size '10000')"
+                f" port '{shard.port}', dbname '{DB}', async_capable 'true', fetch_size '10000',"
+                " use_remote_estimate 'true')"
             )
             con.execute(f"create user mapping for public server shard{i} options (user 'postgres')")
         for table, create in creates.items():
@@ -481,6 +489,7 @@ def table(result: dict) -> str:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the clusters are still removed
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="LLM calls (default 200,000)")
     parser.add_argument("--json", type=Path, help="also write the result to this file")
