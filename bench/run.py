@@ -1,10 +1,13 @@
 """The scale benchmark: load time, peak memory and per-page query time against a pandas baseline.
 
     python bench/run.py [--quick] [--json bench/results.json] [--sources sqlite,postgres,parquet]
+    python bench/run.py --sharded [--sharded-n 200000] [--json bench/results-sharded.json]
 
 --quick runs 100k and 1M LLM calls; the full run adds 10M. Each (N, source) is measured in its
 own process (bench/measure.py), so peak memory is that load's alone. The table printed gives,
 per page, our query time, the baseline's, the ratio baseline/ours, and a full AppTest rerun.
+--sharded is a run of its own, outside --quick: pushdown on PostgreSQL sharded over two more
+clusters through postgres_fdw (bench/sharded.py).
 """
 
 from __future__ import annotations
@@ -45,6 +48,22 @@ def run_one(n: int, source: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_sharded(n: int) -> dict:
+    """The sharded pushdown run in a process of its own; it starts and removes its clusters."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.sharded", "--n", str(n)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench.sharded {n} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def table(runs: list[dict]) -> str:
     lines = []
     for run in runs:
@@ -70,7 +89,20 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--sources", default="sqlite,postgres,parquet")
     parser.add_argument("--sizes", help="comma-separated N, overriding --quick")
+    parser.add_argument("--sharded", action="store_true", help="pushdown sharded over postgres_fdw, alone")
+    parser.add_argument("--sharded-n", type=int, default=200_000, help="LLM calls for --sharded")
     args = parser.parse_args()
+    if args.sharded:
+        from bench.sharded import table as sharded_table
+
+        print(f"measuring N={args.sharded_n:,} sharded...", file=sys.stderr, flush=True)
+        result = run_sharded(args.sharded_n)
+        print(sharded_table(result), flush=True)
+        _footer()
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"sharded": result}, indent=2))
+        return
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [100_000, 1_000_000]
     if not args.sizes and not args.quick:
         sizes.append(10_000_000)
@@ -80,11 +112,15 @@ def main() -> None:
             print(f"measuring N={n:,} {source}...", file=sys.stderr, flush=True)
             runs.append(run_one(n, source))
             print(table(runs[-1:]), flush=True)
-    machine = f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
-    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}")
+    _footer()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"runs": runs}, indent=2))
+
+
+def _footer() -> None:
+    machine = f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}"
+    print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}")
 
 
 if __name__ == "__main__":
