@@ -355,7 +355,7 @@ def record_pages(url: str) -> dict[str, list[tuple[str, dict]]]:
     import sqlalchemy as sa
     from streamlit.testing.v1 import AppTest
 
-    from ui.page import PAGES
+    from ui.pages_list import PAGES
 
     port = int(url.split(":")[2].split("/")[0])
     recorded: list[tuple[str, dict]] = []
