@@ -84,7 +84,7 @@ def colors(dim: str | None, palettes: dict[str, dict[str, str]]) -> dict[str, st
     return palettes.get(dim or "")
 
 
-def _order(dim: str, values: pd.Series) -> list[str]:
+def order(dim: str, values: pd.Series) -> list[str]:
     """Legend and stacking order: severities by scale (critical first), the rest by name."""
     present = set(values.dropna())
     if dim == "severity":
@@ -126,7 +126,7 @@ def bars_over_time(
         color=color,
         color_discrete_map=_safe_keys(colors(color, palettes or {})),
         color_discrete_sequence=PALETTE,
-        category_orders={color: [safe(v) for v in _order(color, frame[color])]} if color else None,
+        category_orders={color: [safe(v) for v in order(color, frame[color])]} if color else None,
         custom_data=[f"{color}__raw"] if color else None,
     )
     fig.update_traces(marker_line_width=0)

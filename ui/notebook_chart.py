@@ -41,8 +41,10 @@ def figure(
         "color_discrete_map": {charts.safe(k): v for k, v in (mapping or {}).items()},
         "color_discrete_sequence": charts.PALETTE,
     }
-    if color is not None and kinds.get(color) == "text":
-        common["category_orders"] = {color: sorted(shown[color].dropna().unique())}
+    # Legends as on the pages (severities by scale, the rest by name); severities on the x axis by
+    # scale too, where any other text axis keeps the order the query gave.
+    ordered = {color, spec.x if spec.x == "severity" else None} - {None}
+    common["category_orders"] = {c: charts.order(c, shown[c]) for c in ordered if kinds.get(c) == "text"}
     if spec.kind == "histogram":
         fig = px.histogram(shown, x=spec.x, **common)
     elif spec.kind == "scatter":
