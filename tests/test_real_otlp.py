@@ -10,9 +10,13 @@ it happened.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.span_truth import assert_matches_truth, truth_of
+from data_layer.sources import open_source
+from tests.conftest import ROOT
+from tests.span_truth import CACHE_READ_KEYS, assert_matches_truth, truth_of
 
 LANGCHAIN = ["openllmetry", "openinference", "openlit", "langsmith", "mixed"]
 SEMCONV = "genai_semconv/langgraph_agent_otlp.json"
@@ -39,3 +43,24 @@ def test_newest_conventions_give_agent_session_and_tools() -> None:
     truth = truth_of(SEMCONV)
     assert truth["agents"] and truth["sessions"] and truth["tool_failures"]  # the sample has them
     assert_matches_truth(SEMCONV)
+
+
+def test_cache_reads_in_the_underscore_form_are_read_and_not_added() -> None:
+    """OpenLLMetry 0.47 wrote gen_ai.usage.cache_read_input_tokens (the deprecated underscore form).
+
+    Its prompt tokens already hold the cached ones, as the mock's account in expected.json shows
+    (tests/test_source_traces.py checks the tokens); here the report counts every call with either
+    form, read off the raw file.
+    """
+    path = ROOT / "tests" / "fixtures" / "traces" / "collector.jsonl"
+    keys_per_span = [
+        {a["key"] for a in span.get("attributes", [])}
+        for line in path.read_text(encoding="utf-8").splitlines()
+        for resource in json.loads(line)["resourceSpans"]
+        for scope in resource["scopeSpans"]
+        for span in scope["spans"]
+    ]
+    cached = [keys for keys in keys_per_span if keys & set(CACHE_READ_KEYS)]
+    assert any("gen_ai.usage.cache_read_input_tokens" in keys for keys in cached)
+    said = open_source(path).info.report.assumptions
+    assert f"{len(cached)} calls record cached input tokens" in " ".join(said)

@@ -11,8 +11,8 @@ An LLM call is counted once. A span *carries a model* when it names one and is n
 embeddings operation; frameworks wrap the provider's span in one of their own that carries the
 model too (LangChain, the AI SDK's ``ai.generateText``), so the **innermost** span carrying a model
 is the call and the wrappers above it are events whose tokens and cost are not added. Above means
-an ancestor by parent id or, for two root spans of different traces with the same token counts, a
-span whose time holds the other's: LangChain tracers (OpenInference, OpenLLMetry) do not make their
+an ancestor by parent id or, for two root spans of different traces with the same recorded token
+counts, a span whose time holds the other's: LangChain tracers (OpenInference, OpenLLMetry) do not make their
 LLM span current, so the provider's span starts a trace of its own.
 """
 
@@ -135,7 +135,10 @@ from (
 
 # Spans carrying a model that wrap another such span, and how: by parent id (every ancestor of a
 # model span, walked up; UNION ends cycles) or by time, for two roots of different traces whose
-# token counts agree (the same request seen by the framework and by the provider's SDK).
+# token counts are recorded and agree and whose names differ (the same request seen by two layers,
+# the framework's and the provider SDK's). Without tokens there is no sign that two overlapping
+# calls are one, so both stay calls; the equal counts also keep the join small where a file holds
+# many concurrent calls (50,000 overlapping root calls: none merged).
 _WRAPPERS = """
 create or replace temp table span_wrappers as
 with recursive up as (
@@ -155,7 +158,7 @@ union
 select distinct o.trace_id, o.span_id, 'time' as how
 from roots o join roots i
   on i.trace_id <> o.trace_id and o.start_at <= i.start_at and i.end_at <= o.end_at
- and o.tokens_in is not distinct from i.tokens_in and o.tokens_out is not distinct from i.tokens_out
+ and o.tokens_in = i.tokens_in and o.tokens_out = i.tokens_out and o.name is distinct from i.name
 """
 
 # Nearest agent and session up the span tree (the span's own first), from the roots down: each
@@ -276,8 +279,9 @@ def _report_calls(report: ReadingReport, counts: dict[str, int]) -> None:
     if counts["by_time"]:
         report.assume(
             f"{counts['by_time']:,} root spans naming a model hold, in their time, a root span of another"
-            " trace with the same token counts (a LangChain tracer's span over the provider's, which starts"
-            " its own trace): taken as the same call, counted once from the inner span."
+            " trace with the same token counts under another name (a LangChain tracer's span over the"
+            " provider's, which starts its own trace): taken as the same call, counted once from the"
+            " inner span."
         )
     if counts["cached"]:
         report.assume(
