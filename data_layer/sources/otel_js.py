@@ -51,7 +51,11 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         total, timed = con.execute("select count(*), count(start_at) from spans").fetchall()[0]
         if total == 0:
             raise BadExport(f"{name} holds no spans. Export some traces first.")
-        report.skip("span without HrTime start and end times (read without time)", total - timed)
+        if total > timed:
+            report.assume(
+                f"{total - timed:,} spans have no HrTime [seconds, nanoseconds] start and end:"
+                " read without a time or latency."
+            )
         notes.insert(0, f"Read {total:,} OpenTelemetry JS spans.")
         return spans.telemetry_from_spans(
             con, system=SYSTEM, source_tables={"spans": total}, notes=notes, progress=progress, report=report

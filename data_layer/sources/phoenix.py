@@ -218,13 +218,11 @@ def _load_json(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress) -
         con.execute(_JSON_RAW, [str(path), records.max_object_size(path)])
     except duckdb.Error as err:
         raise records.unreadable(name, "json", err) from err
-    counted = "select count(*), count(*) filter (context is null) from raw"
-    rows, no_context = con.execute(counted).fetchall()[0]
+    rows = con.execute("select count(*) from raw").fetchall()[0][0]
     if rows == 0:
         raise BadExport(f"{name} holds no spans (an empty export). Export some traces from Phoenix first.")
     con.execute(_JSON_SPANS)
     report = ReadingReport().assume(_NO_SERVICE)
-    report.skip("span without its context (trace and span ids)", no_context)
     notes = [
         f"Read {rows:,} spans from a Phoenix export (JSON).",
         "Phoenix exports have no service.name: agents come from agent names on the spans.",
@@ -238,7 +236,7 @@ def _load_json(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress) -
 _JSON_RAW = """
 create table raw as
 with docs as (select json from read_json_objects(?, format := 'auto', maximum_object_size := ?))
-select row_number() over () as n, s as span, s -> '$.context' as context
+select row_number() over () as n, s as span, s -> '$.context' as context  -- no context: no span id
 from (select unnest(case when json_type(json) = 'OBJECT' and json_exists(json, '$.data')
                          then json_extract(json, '$.data[*]') else [json] end) as s from docs)
 """
