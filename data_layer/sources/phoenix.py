@@ -241,8 +241,20 @@ from (select unnest(case when json_type(json) = 'OBJECT' and json_exists(json, '
                          then json_extract(json, '$.data[*]') else [json] end) as s from docs)
 """
 
+# Attributes flat by their dotted names, whether the JSON writes them flat ("llm.model_name") or
+# nested ({"llm": {"model_name": ..}}); lists stay whole, as in the frames.
 _JSON_SPANS = """
 create table spans as
+with leaves as (
+    select r.n, t.id, regexp_replace(t.fullkey[3:], '"', '', 'g') as key, t.value
+    from raw r, json_tree(r.span -> '$.attributes') t
+    where json_type(r.span -> '$.attributes') = 'OBJECT'
+      and t.type not in ('OBJECT', 'NULL') and not contains(t.fullkey, '[')
+), flat as (
+    select n, json('{' || string_agg(to_json(key)::varchar || ':' || value::varchar, ',' order by id) || '}')
+           as attrs
+    from leaves group by n
+)
 select nullif(lower(context ->> '$.trace_id'), '') as trace_id,
        nullif(lower(context ->> '$.span_id'), '') as span_id,
        nullif(lower(span ->> '$.parent_id'), '') as parent_span_id,
@@ -256,11 +268,10 @@ select nullif(lower(context ->> '$.trace_id'), '') as trace_id,
        nullif(span ->> '$.status_message', '') as status_message,
        null::varchar as service,
        json_merge_patch(json_object('openinference.span.kind', span ->> '$.span_kind'),
-                        case when json_type(span -> '$.attributes') = 'OBJECT' then span -> '$.attributes'
-                             else '{}'::json end) as attrs,
+                        coalesce(f.attrs, '{}'::json)) as attrs,
        null::json as prompt_parts,
        null::json as response_parts
-from raw
+from raw r left join flat f using (n)
 """
 
 
