@@ -37,6 +37,7 @@ def test_a_langchain_span_in_another_trace_is_not_a_second_call(sample: str) -> 
     """Both tracers write the provider's span as a root of its own trace: the report says what was merged."""
     said = " ".join(assert_matches_truth(sample))
     assert "root spans naming a model hold, in their time, a root span of another trace" in said
+    assert "1 OpenInference LLM spans name no model" in said  # the 429's OpenAI span: its wrapper is the call
 
 
 def test_newest_conventions_give_agent_session_and_tools() -> None:

@@ -283,6 +283,12 @@ def _report_calls(report: ReadingReport, counts: dict[str, int]) -> None:
             " provider's, which starts its own trace): taken as the same call, counted once from the"
             " inner span."
         )
+    if counts["no_model"]:
+        report.assume(
+            f"{counts['no_model']:,} OpenInference LLM spans name no model (the request failed before"
+            " one answered?): events, not calls. Where a framework's span over one names the model, that"
+            " span is the call."
+        )
     if counts["cached"]:
         report.assume(
             f"{counts['cached']:,} calls record cached input tokens; they are part of the input tokens"
@@ -296,7 +302,7 @@ def _report_calls(report: ReadingReport, counts: dict[str, int]) -> None:
 
 
 _COUNTS = ("no_id", "duplicates", "kept", "llm", "tools", "events", "no_time")
-_COUNTS += ("by_parent", "by_time", "cached", "costed")
+_COUNTS += ("by_parent", "by_time", "cached", "costed", "no_model")
 _COUNT_SQL = """
 select (select count(*) filter (span_id is null) from spans),
        (select count(*) filter (span_id is not null) from spans) - count(*),
@@ -304,7 +310,8 @@ select (select count(*) filter (span_id is null) from spans),
        count(*) filter (not is_llm), count(*) filter (start_at is null),
        count(*) filter (wrapper = 'parent'), count(*) filter (wrapper = 'time'),
        count(*) filter (is_llm and cache_read is not null),
-       count(*) filter (is_llm and recorded_cost is not null)
+       count(*) filter (is_llm and recorded_cost is not null),
+       count(*) filter (oi_kind = 'LLM' and model is null)
 from span_tree
 """
 
