@@ -13,6 +13,7 @@ from data_layer.sources import (
     cylestio_monitor,
     exports,
     monitoring_dashboard,
+    otel_js,
     otlp,
     phoenix,
     sentinel,
@@ -26,6 +27,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     sentinel.ADAPTER,
     agent_platform.ADAPTER,
     otlp.ADAPTER,
+    otel_js.ADAPTER,
     phoenix.ADAPTER,
     exports.ADAPTER,
 )
