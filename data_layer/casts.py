@@ -82,13 +82,17 @@ def to_model(
         return sa.cast(TryCast(sa.cast(value, sa.String()), sa.DateTime(timezone=True)), target)
     if kind == "int":
         if text:
-            return sa.func.coalesce(TryCast(value, target), TryCast(TryCast(value, sa.Double()), target))
+            # DuckDB reads "12.5" as a BIGINT rounding half away from zero but 12.5 half to even:
+            # text holding a whole number is cast as is (exact past 2**53), any other via DOUBLE.
+            whole = sa.func.regexp_full_match(sa.func.trim(value), r"[+-]?\d+")
+            via_double = TryCast(TryCast(value, sa.Double()), target)
+            return sa.case((whole, TryCast(value, target)), else_=via_double)
         return TryCast(value, target)
     if kind == "float":
         number = TryCast(value, target)
         return sa.case((sa.func.isfinite(number), number))
     if kind == "bool":
-        return TryCast(value, target)
+        return TryCast(sa.func.trim(value) if text else value, target)
     if kind == "text_list":
         return duckdb_text_list(value) if text else TryCast(value, target)
     return value if text else sa.cast(value, target)

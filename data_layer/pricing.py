@@ -1,8 +1,9 @@
 """Cost estimates for LLM calls the source recorded no cost for, from the genai-prices library.
 
-genai-prices is asked once per (model, day) rather than once per call, which keeps estimating
-10 million calls a join instead of a Python loop. The day matters because providers change
-prices; tiers matter because some models charge every token more above an input-size threshold.
+genai-prices is asked once per (model, day, time-of-day interval) rather than once per call,
+which keeps estimating 10 million calls a join instead of a Python loop. The day matters because
+providers change prices; the interval because some charge less off-peak (deepseek outside
+00:30-16:30 UTC); tiers because some models charge every token more above an input-size threshold.
 
 The cost rule itself (recorded cost as is, else the estimate, else unknown) is one SQLAlchemy
 statement, ``with_costs``, that the store runs in DuckDB at load and pushdown in PostgreSQL.
@@ -11,7 +12,7 @@ statement, ``with_costs``, that the store runs in DuckDB at load and pushdown in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -24,6 +25,8 @@ from data_layer.model import COST_SOURCES
 _PRICE_TYPES = {
     "model": sa.String(),
     "day": sa.Date(),
+    "starts": sa.DateTime(),
+    "ends": sa.DateTime(),
     "above_tokens_in": sa.BigInteger(),
     "up_to_tokens_in": sa.BigInteger(),
     "usd_in": sa.Double(),
@@ -31,14 +34,16 @@ _PRICE_TYPES = {
     "usd_call": sa.Double(),
 }
 PRICE_COLUMNS = list(_PRICE_TYPES)
-# One row per (model, day, tier): a call of that model on that day whose input tokens are
-# > above_tokens_in and <= up_to_tokens_in costs tokens_in*usd_in + tokens_out*usd_out + usd_call.
-# Models genai-prices does not know get no row, so their calls stay "unknown".
+# One row per (model, day, interval, tier): a call of that model at a time in [starts, ends) (naive
+# UTC, within that day) whose input tokens are > above_tokens_in and <= up_to_tokens_in costs
+# tokens_in*usd_in + tokens_out*usd_out + usd_call. ``day`` is the join's equality key, which keeps
+# it a hash join. Models genai-prices does not know get no row, so their calls stay "unknown".
 _NO_LIMIT = 2**62
 
 
 def price_table(model_days: Iterable[tuple[str, date]]) -> pd.DataFrame:
-    """Unit prices for each distinct (model, day) given; unknown models are left out."""
+    """Unit prices for each distinct (model, day) given, per interval of the day with one price;
+    unknown models are left out."""
     snapshot = data_snapshot.get_snapshot()
     rows: list[tuple] = []
     for model, day in model_days:
@@ -46,12 +51,42 @@ def price_table(model_days: Iterable[tuple[str, date]]) -> pd.DataFrame:
             _provider, info = snapshot.find_provider_model(model, None, None, None)
         except LookupError:
             continue
-        # Noon UTC: a price that changes on a day boundary applies to the whole day.
-        prices = info.get_prices(datetime.combine(day, time(12), tzinfo=UTC))
-        rows.extend((model, day, *tier) for tier in _tiers(prices))
+        for starts, ends in _intervals(info, day):
+            prices = info.get_prices(starts.replace(tzinfo=UTC))
+            rows.extend((model, day, starts, ends, *tier) for tier in _tiers(prices))
     return pd.DataFrame(rows, columns=PRICE_COLUMNS).astype(
-        {"day": "datetime64[s]", "above_tokens_in": "int64", "up_to_tokens_in": "int64"}
+        {
+            "day": "datetime64[s]",
+            "starts": "datetime64[us]",
+            "ends": "datetime64[us]",
+            "above_tokens_in": "int64",
+            "up_to_tokens_in": "int64",
+        }
     )
+
+
+def _intervals(info: types.ModelInfo, day: date) -> list[tuple[datetime, datetime]]:
+    """The day (naive UTC) cut where one of the model's time-of-day prices starts or ends.
+
+    Start-date prices change at UTC midnight (genai-prices compares UTC dates), so within a day
+    only time-of-day constraints can change the price.
+    """
+    conditional = info.prices if isinstance(info.prices, list) else []
+    cuts = {time(0)} | {
+        _utc_time(t)
+        for c in conditional
+        if isinstance(c.constraint, types.TimeOfDateConstraint)
+        for t in (c.constraint.start_time, c.constraint.end_time)
+    }
+    starts = [datetime.combine(day, t) for t in sorted(cuts)]
+    return list(zip(starts, [*starts[1:], datetime.combine(day + timedelta(days=1), time(0))], strict=True))
+
+
+def _utc_time(value: time) -> time:
+    """A time of day as naive UTC; a naive time is UTC already."""
+    if value.tzinfo is None:
+        return value
+    return datetime.combine(date(2000, 1, 1), value).astimezone(UTC).time()
 
 
 def _tiers(prices: types.ModelPrice) -> list[tuple[int, int, float, float, float]]:
@@ -115,9 +150,10 @@ def price_rows(prices: pd.DataFrame, name: str = "_prices") -> sa.CTE:
         nulls = (sa.cast(sa.null(), t).label(n) for n, t in _PRICE_TYPES.items())
         return sa.select(*nulls).where(sa.false()).cte(name)
     rows = [
-        (model, day.date(), int(above), int(up_to), float(usd_in), float(usd_out), float(usd_call))
-        for model, day, above, up_to, usd_in, usd_out, usd_call in prices.itertuples(index=False)
-    ]
+        (r.model, r.day.date(), r.starts.to_pydatetime(), r.ends.to_pydatetime(), int(r.above_tokens_in),
+         int(r.up_to_tokens_in), float(r.usd_in), float(r.usd_out), float(r.usd_call))
+        for r in prices.itertuples(index=False)
+    ]  # fmt: skip
     return sa.values(*columns, name=f"{name}_values").data(rows).cte(name)
 
 
@@ -128,7 +164,7 @@ def price_table_clause(name: str) -> sa.TableClause:
 
 def with_costs(calls: sa.FromClause, prices: sa.FromClause, *, enum: bool) -> sa.Select:
     """``calls`` with the cost rule applied: the recorded cost as is, else the estimate from
-    ``prices`` (the tier the call's input tokens fall in, on the call's day), else unknown.
+    ``prices`` (the tier the call's input tokens fall in, at the call's time), else unknown.
 
     Every column of ``calls`` is kept, in order; ``cost_usd`` and ``cost_source`` are replaced.
     ``enum``: give ``cost_source`` the store's ENUM type (DuckDB) rather than text.
@@ -149,6 +185,8 @@ def with_costs(calls: sa.FromClause, prices: sa.FromClause, *, enum: bool) -> sa
             c.cost_usd.is_(None),
             p.model == c.model,
             p.day == sa.cast(c.ts, sa.Date),
+            p.starts <= c.ts,
+            c.ts < p.ends,
             c.tokens_in > p.above_tokens_in,
             c.tokens_in <= p.up_to_tokens_in,
             c.tokens_out.is_not(None),

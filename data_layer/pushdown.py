@@ -23,7 +23,7 @@ from data_layer.backend import SourceFacts, typed_result, utc_times
 from data_layer.casts import to_model, typed_null
 from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Database
-from data_layer.store import SourceInfo
+from data_layer.store import SourceInfo, agents_named
 
 
 class PushdownBackend(SourceFacts):
@@ -39,6 +39,7 @@ class PushdownBackend(SourceFacts):
         self.info = info
         selects = adapter.model_selects(db)
         self._ctes = {name: _model_cte(name, selects.get(name)) for name in model.TABLES}
+        self._ctes["agents"] = self._agents_or_named(self._ctes["agents"])
         self._ctes["llm_calls"] = self._calls_with_costs(self._ctes["llm_calls"])
 
     def run(self, stmt: sa.Executable) -> pd.DataFrame:
@@ -65,6 +66,17 @@ class PushdownBackend(SourceFacts):
         names = {getattr(t, "name", None) for t in sa.sql.util.find_tables(stmt, include_crud=False)}
         return [cte for name, cte in self._ctes.items() if name in names]
 
+    def _agents_or_named(self, agents: sa.CTE) -> sa.CTE:
+        """The source's agents, or where it lists none, the agents its other tables name: the
+        store's rule at load (``store.agents_named``)."""
+        others = {name: cte for name, cte in self._ctes.items() if name != "agents"}
+        named = agents_named(others).subquery("_named_agents")
+        cols = model.TABLES["agents"]
+        fallback = sa.select(
+            *(named.c.agent if c.name == "agent" else typed_null(c.kind).label(c.name) for c in cols)
+        ).where(~sa.exists(sa.select(agents.c.agent)))
+        return sa.union_all(sa.select(agents), fallback).add_cte(agents, *others.values()).cte("agents")
+
     def _calls_with_costs(self, calls: sa.CTE) -> sa.CTE:
         """llm_calls with the store's cost rule (``pricing.with_costs``), priced for the (model,
         day) pairs this source's calls without a recorded cost have."""
@@ -77,12 +89,11 @@ class PushdownBackend(SourceFacts):
 def _model_cte(name: str, source: sa.Select | None) -> sa.CTE:
     """One model table as a CTE: the adapter's SELECT, each column cast to the model's type."""
     cols = model.TABLES[name]
+    cte_name = {"llm_calls": "_raw_calls", "agents": "_raw_agents"}.get(name, name)  # wrapped later
     if source is None:
-        return sa.select(*(typed_null(c.kind).label(c.name) for c in cols)).where(sa.false()).cte(name)
+        return sa.select(*(typed_null(c.kind).label(c.name) for c in cols)).where(sa.false()).cte(cte_name)
     src = source.subquery(f"_source_{name}")
-    return sa.select(*(_cast(c, src).label(c.name) for c in cols)).cte(
-        name if name != "llm_calls" else "_raw_calls"
-    )
+    return sa.select(*(_cast(c, src).label(c.name) for c in cols)).cte(cte_name)
 
 
 def _cast(column: model.Column, src: sa.Subquery) -> sa.ColumnElement:

@@ -18,7 +18,7 @@ Pushdown (``data_layer.pushdown``) applies the same casts and cost rule inside P
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -32,7 +32,7 @@ from data_layer.backend import SourceFacts, typed_result, utc_times
 from data_layer.casts import model_column, typed_null
 from data_layer.pricing import price_table
 from data_layer.report import ReadingReport
-from data_layer.tables import ROLLUP_DDL, compile_statement, literal_sql
+from data_layer.tables import MODEL, ROLLUP_DDL, compile_statement, literal_sql
 
 
 @dataclass(frozen=True)
@@ -177,9 +177,19 @@ def _fill_agents(con: duckdb.DuckDBPyConnection) -> None:
     """Sources without an agent table still have agents: list the ones their rows name."""
     if con.execute("select count(*) from agents").fetchone()[0]:
         return
-    named = " union ".join(
-        f'select agent from "{t}" where agent is not null'
-        for t, cols in model.TABLES.items()
-        if t not in ("agents", "thresholds") and any(c.name == "agent" for c in cols)
-    )
-    con.execute(f"insert into _agents (agent) select agent from ({named}) order by agent")
+    named = agents_named(MODEL)
+    con.execute(f"insert into _agents (agent) {literal_sql(named.order_by(named.selected_columns.agent))}")
+
+
+def agents_named(tables: Mapping[str, sa.FromClause]) -> sa.Select:
+    """The distinct agents the rows of ``tables`` name (but the agent list's and thresholds'):
+    what a source without an agent table lists. One statement for the store, which fills its
+    ``agents`` with it at load, and pushdown, whose ``agents`` CTE falls back to it."""
+    named = sa.union(
+        *(
+            sa.select(t.c.agent.label("agent")).where(t.c.agent.is_not(None))
+            for name, t in tables.items()
+            if name not in ("agents", "thresholds") and "agent" in t.c
+        )
+    ).subquery("_named")
+    return sa.select(named.c.agent)

@@ -51,10 +51,6 @@ def _through(path: str, kind: str, values: list) -> list:
     return [_plain(v) for v in got]
 
 
-def _known_gap(path: str, reason: str):
-    return pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=reason), id=path)
-
-
 CASES = [
     # kind, value in, value out
     ("time", "2025-01-06T10:00:00", UTC10),  # no offset: read as UTC
@@ -116,18 +112,12 @@ def test_a_number_becomes_the_model_value_its_kind_says(path, kind, values, expe
     assert _through(path, kind, values) == expected
 
 
-@pytest.mark.parametrize(
-    "path",
-    [_known_gap("store", "text '12.5' rounds half away from zero in the store (13), numbers half to even"),
-     "conform"],
-)  # fmt: skip
+@pytest.mark.parametrize("path", PATHS)
 def test_a_half_rounds_the_same_way_from_text_as_from_a_number(path):
     assert _through(path, "int", ["12.5", "13.5"]) == _through(path, "int", [12.5, 13.5]) == [12, 14]
 
 
-@pytest.mark.parametrize(
-    "path", [_known_gap("store", "the store's boolean cast does not strip spaces; conform does"), "conform"]
-)
+@pytest.mark.parametrize("path", PATHS)
 def test_a_boolean_word_is_read_whatever_spaces_surround_it(path):
     assert _through(path, "bool", [" y ", "no "]) == [True, False]
 

@@ -1,7 +1,7 @@
 """Cost estimates: the store's estimate for a call equals genai-prices' own price for it.
 
 The oracle is ``genai_prices.calc_price`` for the call's model, tokens and time: the library's
-own calculation, not our price table, which the store joins on (model, day, tier).
+own calculation, not our price table, which the store joins on (model, time interval, tier).
 """
 
 from __future__ import annotations
@@ -105,12 +105,26 @@ def test_the_price_table_has_one_row_per_tier_and_none_for_unknown_models():
     assert "in-house-llm" not in set(table["model"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pricing.price_table prices a whole day at noon UTC, so an off-peak (time-of-day) price "
-    "genai-prices applies to deepseek-chat outside 00:30-16:30 UTC is not seen",
-)
-def test_a_time_of_day_price_applies_at_the_calls_time(estimate):
-    ts = _t(2025, 3, 3, 20)
-    cost, _source = estimate("deepseek-chat", ts, 1_000_000, 0)
-    assert cost == pytest.approx(_genai_price("deepseek-chat", ts, 1_000_000, 0), rel=1e-9)
+# deepseek-chat is cheaper off-peak, outside 00:30-16:30 UTC: each side of both ends of the window
+OFF_PEAK_EDGES = [
+    _t(2025, 3, 3, 0, 0),
+    _t(2025, 3, 3, 0, 29, 59, 999_000),
+    _t(2025, 3, 3, 0, 30),
+    _t(2025, 3, 3, 16, 29, 59, 999_000),
+    _t(2025, 3, 3, 16, 30),
+    _t(2025, 3, 3, 20),
+    _t(2025, 3, 3, 23, 59, 59, 999_000),
+]
+
+
+@pytest.mark.parametrize("ts", OFF_PEAK_EDGES, ids=lambda ts: ts.strftime("%H:%M:%S.%f"))
+def test_a_time_of_day_price_applies_at_the_calls_time(estimate, ts):
+    cost, source = estimate("deepseek-chat", ts, 1_000_000, 1000)
+    assert source == "estimated"
+    assert cost == pytest.approx(_genai_price("deepseek-chat", ts, 1_000_000, 1000), rel=1e-9)
+
+
+def test_the_time_of_day_changes_the_price():
+    """The cases above are not all the same price: a noon-of-the-day estimate would fail some."""
+    prices = {_genai_price("deepseek-chat", ts, 1_000_000, 1000) for ts in OFF_PEAK_EDGES}
+    assert len(prices) == 2

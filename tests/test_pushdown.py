@@ -174,3 +174,22 @@ def _pushdown_url(make_pg_database) -> str:
     if "url" not in _URLS:
         _URLS["url"] = CylestioData.generate(seed=2).write_postgres(make_pg_database("pushapp"))
     return _URLS["url"]
+
+
+NO_AGENT_TABLE = {
+    "llm_calls": [{"call_id": "c1", "ts": T0, "agent": "coder"}, {"call_id": "c2", "ts": T0, "agent": None}],
+    "tool_calls": [{"call_id": "t1", "ts": T0, "agent": "support-bot", "tool": "search"}],
+    "alerts": [{"alert_id": "a1", "ts": T0, "agent": "coder", "severity": "high"}],
+}
+
+
+def test_a_source_without_an_agent_table_lists_the_agents_its_rows_name_as_the_store_does(make_pg_database):
+    from tests import tiny
+
+    store = tiny.store(**NO_AGENT_TABLE)
+    pushed = tiny.pushdown(make_pg_database("agents"), **NO_AGENT_TABLE)
+    want = sorted({r["agent"] for rows in NO_AGENT_TABLE.values() for r in rows if r["agent"]})
+    for backend in (store, pushed):
+        assert list(queries.filter_options(backend)["agents"]) == want
+        rows = queries.filtered_rows(backend, "agents", Filters())
+        assert sorted(rows["agent"]) == want and rows.drop(columns="agent").isna().all().all()

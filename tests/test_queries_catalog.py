@@ -127,11 +127,6 @@ def test_filtered_rows_select_sessions_by_their_start(catalog):
     assert got["session"].tolist() == ["s1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.conform's text_list cast takes the numpy arrays DuckDB returns for lists for "
-    "text, so each list comes back as one string \"['email' 'phone']\" (alerts download, Data page)",
-)
 def test_filtered_rows_keep_matched_terms_as_lists_of_terms():
     backend = tiny.store(alerts=[{"alert_id": "x", "ts": at("10:00"), "matched_terms": '["email", "phone"]'}])
     got = queries.filtered_rows(backend, "alerts", Filters())

@@ -111,6 +111,9 @@ TREND_CALLS = [
      "cost_usd": 0.5, "latency_ms": None},
     {"ts": at("09:00", day=3), "agent": "b", "model": "m1", "tokens_in": 7, "tokens_out": 7,
      "cost_usd": 0.25, "latency_ms": 50.0},
+    # a day whose one call has no token counts, cost or latency: unknown, not 0 (day 1 has no calls)
+    {"ts": at("11:00", day=4), "agent": "b", "model": "m1", "tokens_in": None, "tokens_out": None,
+     "cost_usd": None, "latency_ms": None},
 ]  # fmt: skip
 TREND_TOOLS = [
     {"ts": at("09:00"), "agent": "a", "tool": "t", "success": False},
@@ -135,6 +138,7 @@ TREND_ALERTS = [
     "f", [Filters(), Filters(start=at("09:30"), end=at("09:30", day=3)), Filters(agents=("b",))]
 )
 def test_kpi_trends_give_one_value_per_day_with_any_activity(make, f):
+    """Counts are 0 on a day without any; a measure is None (a gap) on a day nothing measured it."""
     backend = make(llm_calls=TREND_CALLS, tool_calls=TREND_TOOLS, tasks=TREND_TASKS, alerts=TREND_ALERTS)
     fields = {"agents": "agent"}
     calls = tiny.selected(tiny.frame(TREND_CALLS), f, fields=fields)
@@ -149,35 +153,48 @@ def test_kpi_trends_give_one_value_per_day_with_any_activity(make, f):
 
     days = sorted(set(day(calls)) | set(day(tools)) | set(day(done, "completed_at")) | set(day(alerts)))
 
-    def per_day(values: pd.Series, days_of: pd.Series) -> list[float]:
-        return [float(values[days_of == d].sum()) for d in days]
+    def count(frame: pd.DataFrame, column: str = "ts") -> list[float]:
+        return [float((day(frame, column) == d).sum()) for d in days]
 
-    ones = pd.Series(1.0, index=calls.index)
+    def measure(figure) -> list[float | None]:
+        """``figure`` of the day's calls; None when the day has no calls or the figure is missing."""
+        values = [figure(calls[day(calls) == d]) if (day(calls) == d).any() else None for d in days]
+        return [None if v is None or pd.isna(v) else float(v) for v in values]
+
+    def failure_rate(g: pd.DataFrame) -> float | None:
+        outcome = g["success"].notna().sum()
+        return 100.0 * (g["success"] == False).sum() / outcome if outcome else None  # noqa: E712
+
+    p95 = lambda g: np.percentile(v, 95) if len(v := g["latency_ms"].dropna()) else None  # noqa: E731
     want = {
-        "llm_calls": per_day(ones, day(calls)),
-        "tokens_in": per_day(calls["tokens_in"], day(calls)),
-        "tokens_out": per_day(calls["tokens_out"], day(calls)),
-        "cost_recorded_usd": per_day(calls["cost_usd"], day(calls)),
-        "cost_estimated_usd": [0.0] * len(days),
-        "latency_p95_ms": [
-            float(np.percentile(v, 95))
-            for d in days
-            if len(v := calls.loc[day(calls) == d, "latency_ms"].dropna())
-        ],
+        "llm_calls": count(calls),
+        "tokens_in": measure(lambda g: g["tokens_in"].sum(min_count=1)),
+        "tokens_out": measure(lambda g: g["tokens_out"].sum(min_count=1)),
+        "cost_recorded_usd": measure(lambda g: g["cost_usd"].sum(min_count=1)),
+        "cost_estimated_usd": measure(lambda g: 0.0),  # no model here has a price: $0 of estimates
+        "latency_p95_ms": measure(p95),
         "tool_failure_rate": [
-            100.0 * (g["success"] == False).sum() / g["success"].notna().sum()  # noqa: E712
-            for d in days
-            if len(g := tools[day(tools) == d]) and g["success"].notna().any()
+            failure_rate(tools[day(tools) == d]) if (day(tools) == d).any() else None for d in days
         ],
-        "tasks_completed": per_day(pd.Series(1.0, index=done.index), day(done, "completed_at")),
+        "tasks_completed": count(done, "completed_at"),
     }
     for severity in SEVERITIES:
-        mine = alerts[alerts["severity"] == severity]
-        want[f"open_alerts_{severity}"] = per_day(pd.Series(1.0, index=mine.index), day(mine))
+        want[f"open_alerts_{severity}"] = count(alerts[alerts["severity"] == severity])
     got = queries.kpi_trends(backend, f, bucket="day")
     assert got.keys() == want.keys()
     for kpi, values in want.items():
-        assert got[kpi] == pytest.approx(values, rel=1e-12), kpi
+        assert [v is None for v in got[kpi]] == [v is None for v in values], kpi
+        assert [v for v in got[kpi] if v is not None] == pytest.approx(
+            [v for v in values if v is not None], rel=1e-12
+        ), kpi
+
+
+def test_kpi_trends_leave_a_day_without_token_counts_unknown_not_zero(make):
+    backend = make(llm_calls=TREND_CALLS)
+    got = queries.kpi_trends(backend, Filters(start=at("00:00", day=3)), bucket="day")
+    assert got["llm_calls"] == [1.0, 1.0]
+    assert got["tokens_in"] == [7.0, None] and got["tokens_out"] == [7.0, None]
+    assert got["latency_p95_ms"] == [50.0, None]
 
 
 def test_overview_kpis_compare_each_figure_with_the_previous_period(make):

@@ -2,7 +2,7 @@
 
 Each test writes rows from Python in one format and spelling, then compares the summary with
 figures computed from those Python rows: sums in Python, percentiles with numpy, estimates with
-genai-prices' own ``calc_price`` at noon UTC of each call's day.
+genai-prices' own ``calc_price`` at each call's time.
 """
 
 from __future__ import annotations
@@ -110,12 +110,11 @@ def _estimate(row: Row) -> float | None:
     """genai-prices' price for a call without a recorded cost, or None if it cannot price it."""
     if row.cost is not None or row.tokens_in is None or row.tokens_out is None:
         return None
-    noon = row.ts.astimezone(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     try:
         price = calc_price(
             Usage(input_tokens=row.tokens_in, output_tokens=row.tokens_out),
             row.model,
-            genai_request_timestamp=noon,
+            genai_request_timestamp=row.ts.astimezone(UTC),
         )
     except LookupError:
         return None

@@ -107,6 +107,36 @@ def _finish(fig: go.Figure, title: str, x_title: str | None, y_title: str | None
     return fig
 
 
+def sparkline(values: list[float | None], *, bars: bool) -> go.Figure:
+    """A KPI card's trend, one point per bucket, without axes or title.
+
+    ``None`` is a bucket nothing measured (no calls, or calls without token counts); it is drawn
+    as a gap (``connectgaps=False``), never as 0. Markers keep a lone value between gaps visible.
+    Counts, which are never missing, draw as bars.
+    """
+    x = list(range(len(values)))
+    color = PALETTE[0]
+    trace = (
+        go.Bar(x=x, y=values, marker={"color": color, "line": {"width": 0}})
+        if bars
+        else go.Scatter(
+            x=x, y=values, mode="lines+markers", connectgaps=False,
+            line={"color": color, "width": 1.5}, marker={"color": color, "size": 3},
+        )
+    )  # fmt: skip
+    fig = go.Figure(trace)
+    fig.update_layout(
+        height=48,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        showlegend=False,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, rangemode="tozero")
+    return fig
+
+
 def bars_over_time(
     frame: pd.DataFrame,
     y: str,

@@ -115,11 +115,14 @@ def what_changed(backend: Backend, filters: Filters) -> str | None:
     )
 
 
-def kpi_trends(backend: Backend, filters: Filters, *, bucket: str = "day") -> dict[str, list[float]]:
-    """Per KPI, its value per bucket over the period, oldest first (the cards' sparklines).
+def kpi_trends(backend: Backend, filters: Filters, *, bucket: str = "day") -> dict[str, list[float | None]]:
+    """Per KPI, its value per bucket over the period, oldest first (the cards' sparklines). Every
+    list has one value per bucket with any activity, so the cards' sparklines line up.
 
-    A bucket without data reads 0 for counts and sums, and is left out for latency, where no
-    call means no measurement rather than a fast one.
+    Counts (calls, tasks, alerts) read 0 in a bucket without any. A measure (tokens, cost,
+    latency, failure rate) is None where nothing measured it: a bucket without calls, or whose
+    calls have no token counts, is unknown, not 0 tokens; the sparkline shows a gap there.
+    Estimated cost follows the card: calls of which none needed an estimate are $0 of estimates.
     """
     usage = llm_usage(backend, filters, bucket=bucket)
     latency = llm_latency(backend, filters, bucket=bucket)
@@ -129,23 +132,30 @@ def kpi_trends(backend: Backend, filters: Filters, *, bucket: str = "day") -> di
     present = [f["bucket"] for f in (usage, tools, done, alerts) if not f.empty]
     buckets = pd.Index(sorted(pd.concat(present).unique())) if present else pd.Index([])
 
-    def series(frame: pd.DataFrame, column: str) -> list[float]:
-        values = frame.set_index("bucket")[column].astype("Float64").reindex(buckets, fill_value=0)
-        return values.fillna(0).astype(float).tolist()
+    def series(frame: pd.DataFrame, column: str, *, count: bool = False) -> list[float | None]:
+        values = frame.set_index("bucket")[column].astype("Float64").reindex(buckets)
+        if count:
+            values = values.fillna(0)
+        return [None if pd.isna(v) else float(v) for v in values]
 
-    rate = (
-        (100.0 * tools["failures"] / tools["calls_with_outcome"].replace(0, pd.NA)) if not tools.empty else []
+    usage = usage.assign(
+        cost_estimated_usd=usage["cost_estimated_usd"].mask(usage["calls_cost_estimated"] == 0, 0.0)
+    )
+    tools = tools.assign(
+        rate=100.0 * tools["failures"] / tools["calls_with_outcome"].astype("Float64").replace(0, pd.NA)
     )
     trends = {
-        "llm_calls": series(usage, "calls"),
+        "llm_calls": series(usage, "calls", count=True),
         "tokens_in": series(usage, "tokens_in"),
         "tokens_out": series(usage, "tokens_out"),
         "cost_recorded_usd": series(usage, "cost_recorded_usd"),
         "cost_estimated_usd": series(usage, "cost_estimated_usd"),
-        "latency_p95_ms": latency["p95"].dropna().astype(float).tolist(),
-        "tool_failure_rate": pd.Series(rate, dtype="Float64").dropna().astype(float).tolist(),
-        "tasks_completed": series(done, "completed"),
+        "latency_p95_ms": series(latency, "p95"),
+        "tool_failure_rate": series(tools, "rate"),
+        "tasks_completed": series(done, "completed", count=True),
     }
     for severity in SEVERITIES:
-        trends[f"open_alerts_{severity}"] = series(alerts[alerts["severity"] == severity], "alerts")
+        trends[f"open_alerts_{severity}"] = series(
+            alerts[alerts["severity"] == severity], "alerts", count=True
+        )
     return trends
