@@ -12,6 +12,7 @@ from data_layer.sources import (
     cylestio,
     cylestio_monitor,
     exports,
+    langfuse,
     monitoring_dashboard,
     otlp,
     phoenix,
@@ -27,6 +28,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     agent_platform.ADAPTER,
     otlp.ADAPTER,
     phoenix.ADAPTER,
+    langfuse.ADAPTER,
     exports.ADAPTER,
 )
 if len({a.system for a in ADAPTERS}) != len(ADAPTERS):
