@@ -4,7 +4,9 @@ their truth.json (computed by tests/fixtures/real/truth.py from the raw files, n
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 from statistics import median
@@ -135,3 +137,69 @@ def test_entries_that_are_not_observations_are_counted_not_dropped(tmp_path: Pat
     store = open_source(_observation_list(tmp_path, sample, ["garbage", {"name": "no id"}]))
     assert store.info.report.skipped == {NOT_AN_OBSERVATION: 2}
     assert len(store.frame("llm_calls")) == _truth(sample)["llm_calls"]
+
+
+# --- cases no committed export has: a real sample changed the one way, held to truth.py's rules ---
+
+_spec = importlib.util.spec_from_file_location("real_samples_truth", REAL / "truth.py")
+truth_rules = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = truth_rules  # its dataclasses look their module up while being defined
+_spec.loader.exec_module(truth_rules)
+
+BASE = "langfuse/microsoft-agent-2025-12-17.trace.json"
+
+
+def _older_api(o: dict) -> dict:
+    """The observation as the older API wrote it: calculatedTotalCost, usage {input, output, total}."""
+    out = {
+        k: v
+        for k, v in o.items()
+        if k not in ("costDetails", "totalCost", "usageDetails", "inputUsage", "outputUsage")
+    }
+    if o.get("usageDetails"):
+        out["usage"] = {**{k: o["usageDetails"][k] for k in ("input", "output", "total")}, "unit": "TOKENS"}
+    if o.get("costDetails"):
+        out["calculatedTotalCost"] = o["costDetails"]["total"]
+    return out
+
+
+def _failed(o: dict) -> dict:
+    return (
+        {**o, "level": "ERROR", "statusMessage": "upstream 500"} if o["type"] in ("GENERATION", "TOOL") else o
+    )
+
+
+def _in_characters(o: dict) -> dict:
+    return {**o, "usage": {**o["usage"], "unit": "CHARACTERS"}} if "usage" in o else o
+
+
+VARIANTS = {
+    "older API": [_older_api],
+    "failures": [_failed],
+    "older API, failed": [_older_api, _failed],
+    "usage in characters": [_older_api, _in_characters],
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_variant_of_a_real_export_reads_as_the_rules_say(tmp_path: Path, variant: str) -> None:
+    doc = json.loads((REAL / BASE).read_text(encoding="utf-8"))
+    for change in VARIANTS[variant]:
+        doc["observations"] = [change(o) for o in doc["observations"]]
+        doc["trace"]["observations"] = [change(o) for o in doc["trace"]["observations"]]
+    path = tmp_path / "variant.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    rules = truth_rules.read_langfuse(path)
+    store = open_source(path)
+    calls, tools = store.frame("llm_calls"), store.frame("tool_calls")
+    assert len(calls) == len(rules.llm)
+    assert int((calls["status"] == "error").sum()) == sum(c.failed for c in rules.llm)
+    assert int((tools["success"] == False).sum()) == sum(t.failed for t in rules.tools)  # noqa: E712
+    assert set(calls["error"].dropna()) == ({"upstream 500"} if any(c.failed for c in rules.llm) else set())
+    expected_in = [c.input_tokens for c in rules.llm if c.input_tokens is not None]
+    assert int(calls["tokens_in"].notna().sum()) == len(expected_in)
+    assert int(calls["tokens_in"].sum()) == sum(expected_in)
+    recorded = calls[calls["cost_source"] == "recorded"]["cost_usd"]
+    assert _exact(recorded) == sum(c.cost for c in rules.llm if c.cost is not None)
+    if variant == "usage in characters":
+        assert any("CHARACTERS" in a for a in store.info.report.assumptions)

@@ -161,24 +161,26 @@ def _translate(
     rows: dict[str, list[dict]] = {"llm_calls": [], "tool_calls": [], "events": []}
     agents: dict[str, dict] = {}
     for i, o in obs.items():
-        agent = next((obs[a].get("name") for a in _ancestors(i, parents) if _is(obs.get(a), "AGENT")), None)
+        agent = next(
+            (_text(obs[a].get("name")) for a in _ancestors(i, parents) if _is(obs.get(a), "AGENT")), None
+        )
         common = {
-            "ts": o.get("startTime"),
+            "ts": _time(o.get("startTime")),
             "agent": agent,
-            "session": o.get("sessionId") or sessions.get(str(o.get("traceId"))),
-            "trace_id": o.get("traceId"),
+            "session": _text(o.get("sessionId")) or sessions.get(str(o.get("traceId"))),
+            "trace_id": _text(o.get("traceId")),
             "span_id": i,
-            "parent_span_id": parents[i],
+            "parent_span_id": _text(parents[i]),
         }
         if o["type"] == "GENERATION" and i not in wrappers:
             rows["llm_calls"].append({**common, **_call(o)})
         elif o["type"] == "TOOL":
             rows["tool_calls"].append({**common, **_tool(o)})
-        elif o.get("startTime"):
+        elif _time(o.get("startTime")):
             rows["events"].append({**common, **_event(o, wrapper=i in wrappers)})
         else:
             report.skip(NO_START, 1)
-        if o["type"] == "AGENT" and o.get("name"):
+        if o["type"] == "AGENT" and _text(o.get("name")):
             _seen_agent(agents, o)
     frames = {name: pd.DataFrame(found) for name, found in rows.items()}
     frames["agents"] = pd.DataFrame(list(agents.values()))
@@ -196,42 +198,43 @@ def _call(o: Obs) -> dict[str, Any]:
     failed = o.get("level") == "ERROR"
     tokens_in, tokens_out = _usage(o)
     return {
-        "call_id": o["id"],
-        "model": o.get("model"),
+        "call_id": str(o["id"]),
+        "model": _text(o.get("model")),
         "tokens_in": tokens_in,
         "tokens_out": tokens_out,
         "cost_usd": _cost(o),
         "latency_ms": _latency_ms(o),
         "status": "error" if failed else "ok",
-        "error": o.get("statusMessage") if failed else None,
+        "error": _text(o.get("statusMessage")) if failed else None,
     }
 
 
 def _tool(o: Obs) -> dict[str, Any]:
     failed = o.get("level") == "ERROR"
     return {
-        "call_id": o["id"],
-        "tool": o.get("name"),
+        "call_id": str(o["id"]),
+        "tool": _text(o.get("name")),
         "latency_ms": _latency_ms(o),
         "success": not failed,
-        "error": o.get("statusMessage") if failed else None,
+        "error": _text(o.get("statusMessage")) if failed else None,
     }
 
 
 def _event(o: Obs, *, wrapper: bool) -> dict[str, Any]:
     kind = "GENERATION (wrapper)" if wrapper else o["type"]
     return {
-        "event_id": o["id"],
-        "type": f"{kind} {o.get('name') or ''}".strip(),
+        "event_id": str(o["id"]),
+        "type": f"{kind} {_text(o.get('name')) or ''}".strip(),
         "channel": str(o["type"]).lower(),
-        "level": str(o.get("level") or "").lower() or None,
+        "level": (_text(o.get("level")) or "").lower() or None,
     }
 
 
 def _seen_agent(agents: dict[str, dict], o: Obs) -> None:
     """An AGENT observation: its name is the agent, first seen at its earliest start."""
-    seen = agents.setdefault(o["name"], {"agent": o["name"], "kind": "AGENT", "created_at": None})
-    start = o.get("startTime")
+    name = str(_text(o.get("name")))
+    seen = agents.setdefault(name, {"agent": name, "kind": "AGENT", "created_at": None})
+    start = _time(o.get("startTime"))
     if start and (seen["created_at"] is None or start < seen["created_at"]):
         seen["created_at"] = start
 
@@ -249,6 +252,9 @@ def _report(
     timed = sum(1 for r in [*rows["llm_calls"], *rows["tool_calls"]] if r["latency_ms"] is not None)
     if by_ends and timed:
         report.assume("Where an observation has no latency, its latency is endTime − startTime.")
+    units = sorted({u for r in rows["llm_calls"] if (u := _other_unit(obs[r["call_id"]]))})
+    if units:
+        report.assume(f"Usage counted in {', '.join(units)} is not tokens: those calls' tokens are missing.")
     notes = []
     if wrappers:
         notes.append(
@@ -293,6 +299,18 @@ def _ancestors(i: str, parents: dict[str, Any]) -> list[str]:
     return out
 
 
+def _text(value: Any) -> str | None:
+    """Text as the file wrote it; a number or an object (a broken file) as its JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _time(value: Any) -> str | None:
+    """ISO text, or nothing: Langfuse writes its times as ISO 8601 strings."""
+    return value if isinstance(value, str) and value else None
+
+
 def _is_naive(text: Any) -> bool:
     return isinstance(text, str) and not text.endswith("Z") and "+" not in text[10:] and "-" not in text[10:]
 
@@ -321,12 +339,29 @@ def _usage(o: Obs) -> tuple[int | None, int | None]:
     if o.get("inputUsage") is not None or o.get("outputUsage") is not None:
         return _int(o.get("inputUsage")), _int(o.get("outputUsage"))
     usage = o.get("usage") if isinstance(o.get("usage"), dict) else {}
+    if _other_unit(o):
+        return None, None  # characters, images, seconds...: not tokens, so none is known
     if usage.get("input") is not None or usage.get("output") is not None:
         return _int(usage.get("input")), _int(usage.get("output"))
     source = (
         usage if usage.get("promptTokens") is not None or usage.get("completionTokens") is not None else o
     )
     return _int(source.get("promptTokens")), _int(source.get("completionTokens"))
+
+
+def _other_unit(o: Obs) -> str | None:
+    """The unit of the deprecated ``usage`` when it is read and counts something else than tokens
+    (``Usage.unit``, ModelUsageUnit: CHARACTERS, MILLISECONDS, SECONDS, IMAGES, REQUESTS)."""
+    details = o.get("usageDetails")
+    if (
+        (isinstance(details, dict) and details)
+        or o.get("inputUsage") is not None
+        or o.get("outputUsage") is not None
+    ):
+        return None
+    usage = o.get("usage") if isinstance(o.get("usage"), dict) else {}
+    unit = _text(usage.get("unit"))
+    return unit if unit and unit.upper() != "TOKENS" else None
 
 
 def _cost(o: Obs) -> float | None:
