@@ -104,6 +104,11 @@ def test_the_report_says_a_wrapping_generation_is_not_a_call() -> None:
     assert store.frame("events")["type"].str.startswith("GENERATION (wrapper)").sum() == 1
 
 
+def test_the_report_says_an_agent_carrying_usage_is_not_a_call() -> None:
+    report = open_source(REAL / "langfuse" / "microsoft-agent-2025-12-17.trace.json").info.report
+    assert any(a.startswith("AGENT observations are agents, not calls") for a in report.assumptions)
+
+
 def test_each_observation_held_twice_in_a_download_is_read_once() -> None:
     path = REAL / "langfuse" / "openai-agents-2025-09-30.trace.json"
     doc = json.loads(path.read_text(encoding="utf-8"))

@@ -272,6 +272,9 @@ def _report(
             f"{carrying:,} AGENT observations carry usage and cost of their own: they are agents,"
             " not calls, and their figures are not added to the calls'."
         )
+        report.assume(
+            f"AGENT observations are agents, not calls: the usage and cost {carrying:,} carry are not added."
+        )
     return notes
 
 
