@@ -51,6 +51,7 @@ over_time = queries.llm_usage(store, f, bucket=bucket, by=by)
 fig = charts.bars_over_time(
     over_time, "cost_usd", color=by, palettes=palettes,
     title=f"Cost per {bucket} (USD, recorded + estimated), by {by.replace('_', ' ')}", y_title="USD",
+    bucket=bucket,
 )  # fmt: skip
 chart(fig, "cost_over_time", filter_on={"model": "models", "agent": "agents"}.get(by))
 

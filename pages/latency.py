@@ -31,7 +31,11 @@ if ctx.has("llm_calls"):
         no_match()
     else:
         fig = charts.lines_over_time(
-            over_time, ["p50", "p95", "p99"], title=f"LLM call latency per {bucket} (ms)", y_title="ms"
+            over_time,
+            ["p50", "p95", "p99"],
+            title=f"LLM call latency per {bucket} (ms)",
+            y_title="ms",
+            bucket=bucket,
         )
         chart(fig, "latency_time")
     left, right = st.columns(2)

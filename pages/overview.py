@@ -41,7 +41,7 @@ with left:
         else:
             fig = charts.bars_over_time(
                 usage, "calls", color="model", palettes=palettes,
-                title=f"LLM calls per {bucket}, by model", y_title="calls",
+                title=f"LLM calls per {bucket}, by model", y_title="calls", bucket=bucket,
             )  # fmt: skip
             chart(fig, "overview_calls", filter_on="models")
     else:
@@ -52,7 +52,7 @@ with right:
         if cost["cost_usd"].notna().any():
             fig = charts.bars_over_time(
                 cost, "cost_usd", color="cost_source",
-                title=f"Cost per {bucket} (USD), recorded vs estimated", y_title="USD",
+                title=f"Cost per {bucket} (USD), recorded vs estimated", y_title="USD", bucket=bucket,
             )  # fmt: skip
             chart(fig, "overview_cost")
 
@@ -63,14 +63,18 @@ with left:
         if not done.empty:
             fig = charts.bars_over_time(
                 done, "completed", color="agent", palettes=palettes,
-                title="Tasks completed per day, by agent", y_title="tasks",
+                title="Tasks completed per day, by agent", y_title="tasks", bucket="day",
             )  # fmt: skip
             chart(fig, "overview_tasks", filter_on="agents")
     elif ctx.has("llm_calls"):
         latency = queries.llm_latency(store, f, bucket=bucket)
         if not latency.empty:
             fig = charts.lines_over_time(
-                latency, ["p50", "p95"], title=f"LLM latency per {bucket} (ms), p50 and p95", y_title="ms"
+                latency,
+                ["p50", "p95"],
+                title=f"LLM latency per {bucket} (ms), p50 and p95",
+                y_title="ms",
+                bucket=bucket,
             )
             chart(fig, "overview_latency")
 with right:
@@ -83,6 +87,7 @@ with right:
                 color="severity",
                 title="Alerts raised per day, by severity",
                 y_title="alerts",
+                bucket="day",
             )
             chart(fig, "overview_alerts", filter_on="severities")
 

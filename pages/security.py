@@ -40,7 +40,12 @@ left, right = st.columns(2)
 with left:
     over_time = queries.alert_counts(store, f, bucket="day", by="severity")
     fig = charts.bars_over_time(
-        over_time, "alerts", color="severity", title="Alerts per day, by severity", y_title="alerts"
+        over_time,
+        "alerts",
+        color="severity",
+        title="Alerts per day, by severity",
+        y_title="alerts",
+        bucket="day",
     )
     chart(fig, "sec_time", filter_on="severities")
 with right:

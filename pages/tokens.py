@@ -48,13 +48,13 @@ left, right = st.columns(2)
 with left:
     fig = charts.bars_over_time(
         usage, "tokens_in", color="model", palettes=palettes,
-        title=f"Input tokens per {bucket}, by model", y_title="tokens in",
+        title=f"Input tokens per {bucket}, by model", y_title="tokens in", bucket=bucket,
     )  # fmt: skip
     chart(fig, "tokens_in_time", filter_on="models")
 with right:
     fig = charts.bars_over_time(
         usage, "tokens_out", color="model", palettes=palettes,
-        title=f"Output tokens per {bucket}, by model", y_title="tokens out",
+        title=f"Output tokens per {bucket}, by model", y_title="tokens out", bucket=bucket,
     )  # fmt: skip
     chart(fig, "tokens_out_time", filter_on="models")
 

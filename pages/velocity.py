@@ -34,6 +34,7 @@ if ctx.has("tasks"):
         fig = charts.bars_over_time(
             done, "completed", color="agent", palettes=palettes,
             title=f"Tasks completed per {grain or 'day'}, by agent", y_title="tasks completed",
+            bucket=grain or "day",
         )  # fmt: skip
         chart(fig, "velocity_done", filter_on="agents")
 
@@ -79,6 +80,7 @@ if ctx.has("llm_calls"):
         fig = charts.bars_over_time(
             throughput, "calls", color="agent", palettes=palettes,
             title=f"LLM-call throughput per {bucket}, by agent", y_title=f"calls per {bucket}",
+            bucket=bucket,
         )  # fmt: skip
         chart(fig, "velocity_throughput", filter_on="agents")
 
@@ -87,11 +89,18 @@ if not commits.empty:
     lines = queries.metric_series(store, f, bucket="day", names=("lines_added", "lines_deleted"))
     left, right = st.columns(2)
     with left:
-        fig = charts.bars_over_time(commits, "total", title="Commits per day", y_title="commits")
+        fig = charts.bars_over_time(
+            commits, "total", title="Commits per day", y_title="commits", bucket="day"
+        )
         chart(fig, "velocity_commits")
     with right:
         fig = charts.bars_over_time(
-            lines, "total", color="name", title="Lines added and deleted per day", y_title="lines"
+            lines,
+            "total",
+            color="name",
+            title="Lines added and deleted per day",
+            y_title="lines",
+            bucket="day",
         )
         chart(fig, "velocity_lines")
 

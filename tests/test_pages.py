@@ -555,3 +555,44 @@ def test_choosing_another_period_reruns_the_overview_with_its_figures(demo_sourc
     at.run()
     assert_rendered(at)
     assert llm_calls_shown(at) == llm_calls_expected(store, period(store, "24h"))
+
+
+# --- time axes of short series ------------------------------------------------------------------
+
+ONE_DAY = ROOT / "tests" / "fixtures" / "real" / "langfuse" / "vercel-aisdk-2025-11-17.trace.json"
+BUCKET_MS = {"hour": 3_600_000, "day": 86_400_000, "week": 604_800_000}
+
+
+def time_charts(at: AppTest) -> list[dict]:
+    """The Plotly specs (data and layout) of the page's charts titled "... per <bucket> ...":
+    the time-bucketed ones, each with the bucket its title names."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    out = []
+    for spec in specs:
+        title = spec["layout"].get("title", {}).get("text", "")
+        bucket = next((b for b in BUCKET_MS if f" per {b}" in title), None)
+        if bucket:
+            out.append({**spec, "bucket": bucket})
+    return out
+
+
+@pytest.mark.parametrize("preset", ["All", "24h", "7d"])
+@pytest.mark.parametrize("page", ["cost", "overview", "tokens", "latency"])
+def test_a_one_bucket_series_has_a_time_axis_in_whole_buckets(page, preset):
+    """A one-day export (one LLM call) charts one bucket: the axis spans at least two buckets,
+    ticks one bucket apart from a bucket's start, and the point lies inside (not sub-second ticks)."""
+    at = open_page(Source("one-day", str(ONE_DAY), None), page, range=preset)
+    assert_rendered(at)
+    charts = time_charts(at)
+    assert charts, "no time-bucketed chart on the page"
+    for spec in charts:
+        axis, width = spec["layout"]["xaxis"], BUCKET_MS[spec["bucket"]]
+        lo, hi = (pd.Timestamp(t) for t in axis["range"])
+        assert (hi - lo) / pd.Timedelta(milliseconds=width) >= 2
+        assert axis["dtick"] == width
+        xs = {pd.Timestamp(x).tz_localize(None) for t in spec["data"] for x in t["x"]}
+        assert len(xs) == 1  # one bucket
+        (x,) = xs
+        assert lo < x < hi
+        assert pd.Timestamp(axis["tick0"]) == x  # ticks on bucket starts
+        assert "%S" not in axis["tickformat"] and "%L" not in axis["tickformat"]

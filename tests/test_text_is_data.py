@@ -227,9 +227,11 @@ def _figures() -> dict[str, object]:
     )
     return {
         "bars_over_time": charts.bars_over_time(
-            frame, "calls", color="agent", palettes=palettes, title="t", y_title="y"
+            frame, "calls", color="agent", palettes=palettes, title="t", y_title="y", bucket="day"
         ),
-        "lines_over_time": charts.lines_over_time(frame, "calls", color="agent", title="t", y_title="y"),
+        "lines_over_time": charts.lines_over_time(
+            frame, "calls", color="agent", title="t", y_title="y", bucket="day"
+        ),
         "bars": charts.bars(per_agent, "agent", "calls", palettes=palettes, title="t", y_title="y"),
         "horizontal bars": charts.bars(per_agent, "agent", "calls", horizontal=True, title="t", y_title="y"),
         "stacked_bars": charts.stacked_bars(

@@ -15,6 +15,7 @@ never drawn, so a click still filters by the real name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pandas as pd
 import plotly.express as px
@@ -45,6 +46,10 @@ PALETTE = [
 # No chart sends more points than this. Charts draw aggregates, never rows: time buckets sized to
 # the period (PageContext.bucket, ~400 at most) and log bins; tests/test_pages.py checks every chart.
 MAX_POINTS = 10_000
+# The width of each time bucket the queries group by (``queries.BUCKETS``).
+BUCKET_WIDTHS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
+# Up to this many buckets, the time axis has one tick per bucket; beyond, Plotly spaces them.
+_TICK_EVERY_BUCKET = 12
 
 
 def safe(text: object) -> object:
@@ -143,11 +148,13 @@ def bars_over_time(
     *,
     title: str,
     y_title: str,
+    bucket: str,
     color: str | None = None,
     palettes: dict[str, dict[str, str]] | None = None,
     height: int = 340,
 ) -> go.Figure:
-    """Stacked bars per time bucket (``bucket`` column), one colour per value of ``color``."""
+    """Stacked bars per time bucket (``bucket`` column, buckets of ``bucket``), one colour per value
+    of ``color``."""
     shown = _safe_categories(frame, color)
     fig = px.bar(
         shown,
@@ -160,7 +167,7 @@ def bars_over_time(
         custom_data=[f"{color}__raw"] if color else None,
     )
     fig.update_traces(marker_line_width=0)
-    return _finish(fig, title, None, y_title, height)
+    return time_axis(_finish(fig, title, None, y_title, height), frame["bucket"], bucket)
 
 
 def lines_over_time(
@@ -169,10 +176,12 @@ def lines_over_time(
     *,
     title: str,
     y_title: str,
+    bucket: str,
     color: str | None = None,
     palettes: dict[str, dict[str, str]] | None = None,
     height: int = 340,
 ) -> go.Figure:
+    """Lines over time buckets (``bucket`` column, buckets of ``bucket``)."""
     fig = px.line(
         _safe_categories(frame, color),
         x="bucket",
@@ -182,7 +191,46 @@ def lines_over_time(
         color_discrete_sequence=PALETTE,
         markers=len(frame) < 60,
     )
-    return _finish(fig, title, None, y_title, height)
+    return time_axis(_finish(fig, title, None, y_title, height), frame["bucket"], bucket)
+
+
+def time_axis(fig: go.Figure, buckets: pd.Series, bucket: str) -> go.Figure:
+    """A time axis that reads in the chart's own bucket, however short the series.
+
+    Each point is drawn over its bucket (a day's bar between that day's midnights), not centred
+    on the bucket's start, where it would straddle two days. Left alone, Plotly also scales the
+    axis to the data's span: one point, or a few close together, got ticks milliseconds apart (a
+    one-day export's cost chart read "14:00:00.0001"). So a series of a few buckets (up to
+    ``_TICK_EVERY_BUCKET``) shows a bucket more on either side, one tick per bucket, and each
+    label under its bucket.
+    """
+    times = pd.to_datetime(buckets.dropna(), utc=True)
+    if times.empty:
+        return fig
+    width = BUCKET_WIDTHS[bucket]
+    first, last = times.min(), times.max()
+    ms = width.total_seconds() * 1000
+    fig.update_traces(xperiod=ms, xperiod0=_plotly_time(first), xperiodalignment="middle")
+    fig.update_traces(width=0.8 * ms, selector={"type": "bar"})  # Plotly sizes bars by the gaps
+    if (last - first) / width + 1 > _TICK_EVERY_BUCKET:
+        return fig
+    # A whole bucket either side: at least three in all, and no half bucket labelled at an edge.
+    fig.update_xaxes(
+        range=[_plotly_time(first - width), _plotly_time(last + 2 * width)],
+        tick0=_plotly_time(first),
+        dtick=ms,
+        tickformat=_TICK_FORMATS[bucket],
+        ticklabelmode="period",
+    )
+    return fig
+
+
+def _plotly_time(t: pd.Timestamp) -> str:
+    """A UTC time as Plotly's date axes take it: ISO text without a zone."""
+    return t.tz_convert("UTC").tz_localize(None).isoformat()
+
+
+_TICK_FORMATS = {"hour": "%H:%M<br>%b %-d, %Y", "day": "%b %-d<br>%Y", "week": "%b %-d<br>%Y"}
 
 
 def bars(
@@ -336,6 +384,7 @@ def series_panels(
                 row=row,
                 col=1,
             )
+    time_axis(fig, series["bucket"], bucket)
     fig.update_layout(
         title={"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
         height=170 * len(names) + 80,

@@ -12,6 +12,7 @@ from data_layer.sources import (
     cylestio,
     cylestio_monitor,
     exports,
+    langfuse,
     monitoring_dashboard,
     otel_js,
     otlp,
@@ -29,6 +30,7 @@ ADAPTERS: tuple[Adapter, ...] = (
     otlp.ADAPTER,
     otel_js.ADAPTER,
     phoenix.ADAPTER,
+    langfuse.ADAPTER,
     exports.ADAPTER,
 )
 if len({a.system for a in ADAPTERS}) != len(ADAPTERS):
