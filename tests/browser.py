@@ -106,7 +106,8 @@ TIMEOUT_MS = 240_000
 #   click's run may not have reached the browser yet when the page is looked at;
 # - the newest "finished" marker is of the same run, or there is none at all: a page that ends
 #   its run with st.stop() draws no "finished", and Streamlit then removes the earlier one;
-# - nothing is still loading (skeletons) and Plotly has drawn every chart.
+# - nothing is still loading (skeletons), Plotly has drawn every chart, and nothing is moving (an
+#   expander opening: a click on a button that moves between press and release is lost).
 _LOOK = r"""() => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.dataset.testScriptState !== 'notRunning'
@@ -114,6 +115,8 @@ _LOOK = r"""() => {
     if (document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]')) return null;
     if (![...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .every(c => c.querySelector('.main-svg'))) return null;
+    if (document.getAnimations().some(a => a.playState === 'running'
+        && a.effect && a.effect.getComputedTiming().endTime !== Infinity)) return null;
     const marks = (phase) => [...document.querySelectorAll(`[class*="st-key-agentwatch-${phase}-"]`)]
         .map(e => [...e.classList].find(c => c.startsWith(`st-key-agentwatch-${phase}-`))
             .slice(`st-key-agentwatch-${phase}-`.length));
@@ -220,6 +223,27 @@ def settles(
     before = shown(page)
     yield
     settled(page, after=before, title=title, source=source, text=text)
+
+
+def expand(page, label: str) -> None:
+    """Open the sidebar's expander ``label`` (it starts no run) and wait until it has stopped
+    moving, so that a click on what it holds lands."""
+    page.get_by_test_id("stSidebar").get_by_test_id("stExpander").filter(has_text=label).locator(
+        "summary"
+    ).click()
+    settled(page)
+
+
+async def expand_async(page, label: str) -> None:
+    """``expand`` for Playwright's async API."""
+    await (
+        page.get_by_test_id("stSidebar")
+        .get_by_test_id("stExpander")
+        .filter(has_text=label)
+        .locator("summary")
+        .click()
+    )
+    await settled_async(page)
 
 
 def visit(page, url: str, title: str, *, source: str | None = None) -> Run:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.browser import app_server, chromium_page, metric_value, screenshot, settled, settles, visit
+from tests.browser import app_server, chromium_page, expand, metric_value, screenshot, settled, settles, visit
 from ui.page import TITLES
 
 pytestmark = pytest.mark.browser
@@ -79,7 +79,7 @@ def test_opening_the_app_shows_the_demo_overview_without_errors(server, page):
 def test_uploading_an_export_then_filtering_by_agent_changes_the_kpis(server, page, export_file, export_rows):
     visit(page, server, "Overview")
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Change source").click()  # no run: the expander only opens
+    expand(page, "Change source")
     with settles(page, title="Overview", source="calls.jsonl"):
         sidebar.locator("input[type=file]").set_input_files(str(export_file))
     assert sidebar.get_by_text("calls.jsonl").first.is_visible()

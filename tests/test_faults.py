@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
-from tests.browser import app_server, chromium_page, free_port, metric_value, settles, visit
+from tests.browser import app_server, chromium_page, expand, free_port, metric_value, settles, visit
 from tests.builders.cylestio_db import CylestioData
 from tests.conftest import CANARY_SEED, ROOT
 from ui import source as app_source
@@ -246,7 +246,7 @@ def test_in_the_browser_an_outage_is_a_warning_and_the_data_stays(proxy, proxied
         visit(page, f"{url}/?range=All", "Overview")
         assert metric_value(page, "LLM calls") == f"{CALLS:,}"
         sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_text("Change source").click()  # no run: the expander only opens
+        expand(page, "Change source")
         reload = sidebar.get_by_role("button", name="Reload")
 
         proxy.cut()

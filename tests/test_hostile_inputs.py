@@ -27,7 +27,7 @@ from data_layer.__main__ import main as cli_main
 from data_layer.errors import AgentwatchError
 from data_layer.filters import Filters
 from data_layer.sources import files, open_source
-from tests.browser import app_server, chromium_page, metric_value, settles, visit
+from tests.browser import app_server, chromium_page, expand, metric_value, settles, visit
 from tests.conftest import ROOT
 from tests.hostile.corpus import BIG_LINE_RECORDS, CASES, FORMULAS, PEAK_RSS_MB, RECORD, Case
 from ui.page import to_csv
@@ -263,7 +263,7 @@ def test_a_bad_upload_in_the_browser_shows_an_error_and_keeps_the_data(corpus, t
     with app_server(env=env) as url, chromium_page(1440, 1800) as page:
         visit(page, f"{url}/?range=All", "Overview")
         sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_text("Change source").click()  # no run: the expander only opens
+        expand(page, "Change source")
         uploader = sidebar.locator("input[type=file]")
         with settles(page, title="Overview", source="good.jsonl"):
             uploader.set_input_files(str(good))

@@ -22,7 +22,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
-from tests.browser import chromium_page, settles, visit
+from tests.browser import chromium_page, expand, settles, visit
 from tests.conftest import ROOT
 from tests.hostile.server import logged_app_server
 from ui import source as app_source
@@ -175,7 +175,7 @@ def test_the_server_log_and_the_browser_never_see_the_password(pg_url, tmp_path_
             assert_no_leak(page.url, "the page's URL")
         sidebar = page.get_by_test_id("stSidebar")
         assert sidebar.get_by_text("***@127.0.0.1").first.is_visible()
-        sidebar.get_by_text("Change source").click()  # no run: the expander only opens
+        expand(page, "Change source")
         box = sidebar.get_by_role("textbox", name="SQLite path or database URL")
         box.fill(with_password("postgresql://127.0.0.1:1/agents", "reader"))
         with settles(page, title="Data", text="Connection refused"):
