@@ -196,14 +196,10 @@ def settled(
 
 def shown(page) -> int:
     """The number of the finished run the browser shows, read before an action to pass as
-    ``settled(page, after=...)``. Fails if the page is not settled (wait with ``settled`` first).
+    ``settled(page, after=...)``; first waits until the page is settled (a list or an expander
+    may still be opening).
     """
-    return _number(page.evaluate(_LOOK))
-
-
-def _number(run: dict | None) -> int:
-    assert run, "the page is not settled: wait with settled() before reading which run it shows"
-    return run["run"]
+    return settled(page).number
 
 
 def _shown_run(page) -> str:
@@ -277,7 +273,7 @@ async def settled_async(
 
 async def shown_async(page) -> int:
     """``shown`` for Playwright's async API."""
-    return _number(await page.evaluate(_LOOK))
+    return (await settled_async(page)).number
 
 
 # --- what a failing test prints ----------------------------------------------------------------------
