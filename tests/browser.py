@@ -2,6 +2,22 @@
 
 Chromium is Debian's (``/usr/bin/chromium``, installed by scripts/test.sh); Playwright's own
 browser download does not work on these machines. The flags keep Chromium off the network.
+
+Every wait for the app goes through ``settled`` (never a fixed sleep: a busy machine outlasts
+any fixed time, and a quiet one wastes it)::
+
+    with app_server() as url, chromium_page() as page:
+        visit(page, f"{url}/cost?range=All", "Cost")        # a new session's first run
+        with settles(page, title="Cost"):                   # the click's run, finished and drawn
+            page.get_by_role("radio", name="30d").click()
+        expand(page, "Change source")                       # opens without a run
+        with settles(page, source="calls.jsonl"):          # say what the run must show when an
+            page.locator("input[type=file]").set_input_files(path)  # action may start two runs
+
+It reads the markers each run renders (ui/run_marker.py). A page's own ``st.stop()`` is fine; a
+page must not call ``st.rerun()`` after drawing something (use a widget callback). A test that
+fails prints the page's text and saves a screenshot under test-artifacts/ (``chromium_page``,
+``page_report``; the async API has ``settled_async``, ``shown_async``, ``page_report_async``).
 """
 
 from __future__ import annotations
