@@ -13,7 +13,7 @@ import streamlit as st
 
 from data_layer.errors import AgentwatchError
 from data_layer.sources.registry import titles_of
-from ui import filters, source
+from ui import filters, run_marker, source
 from ui.charts import palette_for
 from ui.context import CONTEXT_KEY, PageContext
 from ui.markdown import md
@@ -70,7 +70,7 @@ def _sidebar_source(choice, entry) -> None:
                 f"Showing the last data loaded; refreshing failed: {md(entry.stale_reason)}",
                 icon=":material/sync_problem:",
             )
-        with st.expander("Change source", icon=":material/swap_horiz:"):
+        with st.expander("Change source", icon=":material/swap_horiz:", key="change_source"):
             st.text_input(
                 "SQLite path or database URL",
                 key="typed_source",
@@ -94,9 +94,11 @@ def _sidebar_source(choice, entry) -> None:
             if choice != default and left.button(back, width="stretch", help=f"Open {md(default.label)}"):
                 source.choose(None)
                 st.rerun()
-            if right.button("Reload", width="stretch", help="Read the source again"):
-                source.reload(choice)
-                st.rerun()
+            # A callback, not `if button: ...; st.rerun()`: the click is acted on before the run it
+            # starts, so a rerun that overtakes that run cannot lose it.
+            right.button(
+                "Reload", width="stretch", help="Read the source again", on_click=source.reload, args=[choice]
+            )
         if st.session_state.get("source_error"):
             st.error(md(st.session_state.pop("source_error")), icon=":material/error:")
 
@@ -121,7 +123,9 @@ st.session_state[CONTEXT_KEY] = PageContext(
     palettes={"agent": palette_for(options["agents"]), "model": palette_for(options["models"])},
     mask=mask,
 )
+run_marker.started(navigation.title, choice.label)
 try:
     navigation.run()
 except AgentwatchError as err:  # a source that fails mid-page (pushed-down queries, a lost server)
     st.error(md(err), icon=":material/error:")
+run_marker.finished()

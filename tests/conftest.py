@@ -70,6 +70,19 @@ def make_pg_database(pg_server: str) -> Iterator[Callable[[str], str]]:
             con.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that fails shows the text of the pages it still has open (tests/browser.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and item.get_closest_marker("browser"):
+        from tests.browser import open_pages_report
+
+        text = open_pages_report()
+        if text:
+            report.sections.append(("open pages", text))
+
+
 # --- canaries: sources that must be byte-for-byte the same after the whole run ------------------
 
 CANARY_SEED = 41

@@ -12,9 +12,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from tests.browser import app_server, launch_chromium, metric_value, screenshot, wait_for_page
+from tests.browser import app_server, chromium_page, expand, metric_value, screenshot, settled, settles, visit
 from ui.pages_list import TITLES
 
 pytestmark = pytest.mark.browser
@@ -60,11 +59,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def page():
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        context = browser.new_context(viewport={"width": 1440, "height": 2200})
-        yield context.new_page()
-        browser.close()
+    with chromium_page(1440, 2200) as page:
+        yield page
 
 
 def _no_exception(page) -> None:
@@ -73,8 +69,7 @@ def _no_exception(page) -> None:
 
 
 def test_opening_the_app_shows_the_demo_overview_without_errors(server, page):
-    page.goto(server)
-    wait_for_page(page, "Overview")
+    visit(page, server, "Overview")
     _no_exception(page)
     assert page.get_by_text("Demo dataset").first.is_visible()
     assert metric_value(page, "LLM calls") not in ("", "—", "0")
@@ -82,16 +77,15 @@ def test_opening_the_app_shows_the_demo_overview_without_errors(server, page):
 
 
 def test_uploading_an_export_then_filtering_by_agent_changes_the_kpis(server, page, export_file, export_rows):
-    page.goto(server)
-    wait_for_page(page, "Overview")
+    visit(page, server, "Overview")
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text("Change source").click()
-    sidebar.locator("input[type=file]").set_input_files(str(export_file))
-    sidebar.get_by_text("calls.jsonl").first.wait_for(timeout=60_000)
-    wait_for_page(page, "Overview")
+    expand(page, "Change source")
+    with settles(page, title="Overview", source="calls.jsonl"):
+        sidebar.locator("input[type=file]").set_input_files(str(export_file))
+    assert sidebar.get_by_text("calls.jsonl").first.is_visible()
 
-    sidebar.get_by_role("radio", name="All", exact=True).click()
-    wait_for_page(page, "Overview")
+    with settles(page, title="Overview"):
+        sidebar.get_by_role("radio", name="All", exact=True).click()
     _no_exception(page)
     assert metric_value(page, "LLM calls") == f"{len(export_rows):,}"
     tokens_in = sum(r["gen_ai.usage.input_tokens"] for r in export_rows)
@@ -99,9 +93,9 @@ def test_uploading_an_export_then_filtering_by_agent_changes_the_kpis(server, pa
     screenshot(page, "upload-overview-all")
 
     sidebar.get_by_test_id("stMultiSelect").filter(has_text="Agents").click()
-    page.get_by_role("option", name="search-agent", exact=True).click()
-    page.keyboard.press("Escape")
-    wait_for_page(page, "Overview")
+    with settles(page, title="Overview"):  # one run: picking an option sends it, closing sends nothing
+        page.get_by_role("option", name="search-agent", exact=True).click()
+        page.keyboard.press("Escape")
     mine = [r for r in export_rows if r["agent"] == "search-agent"]
     assert metric_value(page, "LLM calls") == f"{len(mine):,}"
     cost = sum(r["cost_usd"] for r in mine)
@@ -110,48 +104,43 @@ def test_uploading_an_export_then_filtering_by_agent_changes_the_kpis(server, pa
     screenshot(page, "upload-overview-search-agent")
 
     for name in TITLES[1:]:
-        page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
-        wait_for_page(page, name)
+        with settles(page, title=name):
+            page.get_by_test_id("stSidebarNav").get_by_text(name, exact=True).click()
         _no_exception(page)
         assert "agents=search-agent" in page.url, f"the agent filter was lost on {name}"
         screenshot(page, f"upload-{name.lower()}")
 
 
 def test_a_shared_link_reproduces_the_filtered_view(server, page):
-    page.goto(server)
-    wait_for_page(page, "Overview")
+    visit(page, server, "Overview")
     everything = metric_value(page, "LLM calls")
-    page.goto(f"{server}/cost?range=All&agents=support-bot")
-    wait_for_page(page, "Cost")
+    visit(page, f"{server}/cost?range=All&agents=support-bot", "Cost")
     _no_exception(page)
     chips = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Agents")
     assert "support-bot" in chips.inner_text()
     page.reload()
-    wait_for_page(page, "Cost")
+    settled(page, title="Cost")  # a new session: its runs count from 1 again
     assert "agents=support-bot" in page.url
-    page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
-    wait_for_page(page, "Overview")
+    with settles(page, title="Overview"):
+        page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
     assert metric_value(page, "LLM calls") != everything
 
 
 def test_every_page_of_the_demo_renders_without_an_exception(server, page):
     for name in TITLES:
         path = "" if name == "Overview" else name.lower()
-        page.goto(f"{server}/{path}")
-        wait_for_page(page, name)
+        visit(page, f"{server}/{path}", name)
         _no_exception(page)
         screenshot(page, f"demo-{name.lower()}")
 
 
 def test_clicking_a_bar_filters_by_it_and_the_sidebar_shows_it(server, page):
-    page.goto(f"{server}/cost?range=All")
-    wait_for_page(page, "Cost")
+    visit(page, f"{server}/cost?range=All", "Cost")
     by_agent = page.get_by_test_id("stPlotlyChart").nth(1)
     bar = by_agent.locator("g.trace.bars path").first
-    bar.wait_for()
-    bar.click(force=True)
-    page.wait_for_url("**agents=*", timeout=60_000)
-    wait_for_page(page, "Cost")
+    with settles(page, title="Cost"):
+        bar.click(force=True)
+    assert "agents=" in page.url
     agent = page.url.split("agents=")[1].split("&")[0]
     chips = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="Agents")
     assert agent in chips.inner_text()

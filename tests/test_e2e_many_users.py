@@ -22,14 +22,23 @@ import numpy as np
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.browser import SCREENSHOTS, launch_chromium
+from tests.browser import (
+    SCREENSHOTS,
+    expand_async,
+    launch_chromium,
+    page_report_async,
+    settled_async,
+    shown_async,
+)
 from tests.hostile.server import logged_app_server, traceback_in
 from ui.pages_list import TITLES
 
 pytestmark = pytest.mark.browser
 
 SESSIONS = 20
-TIMEOUT_MS = 240_000
+# Twenty sessions on two busy cores: a page can take minutes. Waits are for the run to finish
+# (tests/browser.py's settled), so a long timeout only matters when something is wrong.
+TIMEOUT_MS = 900_000
 
 
 @dataclass(frozen=True)
@@ -70,19 +79,12 @@ def server(tmp_path_factory):
 _LOG: Path | None = None  # the server's log: a redacted stException's traceback is in it
 
 
-_SETTLED = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-
-
-async def rendered(page, title: str) -> float:
-    """Wait until the page's title is drawn and Streamlit has finished running the script; look
-    again half a second later, as tests/browser.py's wait_for_page does (a rerun may start
-    between two looks). Returns when it was first seen finished (time.perf_counter()).
+async def rendered(page, title: str, *, after: int = 0, source: str | None = None) -> float:
+    """Wait until a run after run ``after`` of the page ``title`` has finished and is drawn
+    (tests/browser.py's ``settled``); returns when it was seen (time.perf_counter()).
     """
-    await page.get_by_role("heading", name=title, level=1).wait_for(timeout=TIMEOUT_MS)
-    await page.wait_for_function(_SETTLED, timeout=TIMEOUT_MS, polling=250)
+    await settled_async(page, after=after, title=title, source=source, timeout_ms=TIMEOUT_MS)
     finished = time.perf_counter()
-    await page.wait_for_timeout(500)
-    await page.wait_for_function(_SETTLED, timeout=TIMEOUT_MS, polling=250)
     exceptions = page.get_by_test_id("stException")
     if await exceptions.count():
         shown = await exceptions.first.inner_text()
@@ -97,9 +99,19 @@ async def metric(page, label: str) -> str:
 
 async def go_to(page, title: str) -> float:
     """Click a page in the sidebar navigation; seconds until it has rendered."""
+    before = await shown_async(page)
     started = time.perf_counter()
     await page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    return await rendered(page, title) - started
+    return await rendered(page, title, after=before) - started
+
+
+async def on_failure_show(page, work):
+    """Await ``work``; if it fails, print the page's text (and save a screenshot) first."""
+    try:
+        return await work
+    except BaseException:
+        print(await page_report_async(page))
+        raise
 
 
 # --- two users, two uploads ------------------------------------------------------------------------
@@ -108,17 +120,23 @@ async def go_to(page, title: str) -> float:
 async def upload_and_check(browser, url: str, mine: Export, theirs: Export) -> list[str]:
     context = await browser.new_context(viewport={"width": 1440, "height": 1400})
     page = await context.new_page()
+    seen: list[str] = []
+    await on_failure_show(page, _upload_and_check(page, url, mine, theirs, seen))
+    await context.close()
+    return seen
+
+
+async def _upload_and_check(page, url: str, mine: Export, theirs: Export, seen: list[str]) -> None:
     await page.goto(f"{url}/?range=All")
     await rendered(page, "Overview")
     sidebar = page.get_by_test_id("stSidebar")
-    await sidebar.get_by_text("Change source").click()
+    await expand_async(page, "Change source")  # no run
+    before = await shown_async(page)
     await sidebar.locator("input[type=file]").set_input_files(str(mine.path))
+    await rendered(page, "Overview", after=before, source=mine.path.name)
     # The source's name in the sidebar (not the uploader's file list, which shows it at once).
     label = sidebar.get_by_test_id("stMarkdown").filter(has_text=mine.path.name.replace(".jsonl", ""))
-    await label.first.wait_for(timeout=TIMEOUT_MS)
-    await rendered(page, "Overview")
-
-    seen = []
+    assert await label.count(), f"{mine.path.name} is not named in the sidebar"
 
     async def check(where: str) -> None:
         calls = await metric(page, "LLM calls")
@@ -130,17 +148,17 @@ async def upload_and_check(browser, url: str, mine: Export, theirs: Export) -> l
         assert await page.get_by_text(theirs.agent).count() == 0
 
     await check("after upload")
+    before = await shown_async(page)
     await sidebar.get_by_role("radio", name="30d", exact=True).click()  # a rerun...
-    await rendered(page, "Overview")
+    await rendered(page, "Overview", after=before)
+    before = await shown_async(page)
     await sidebar.get_by_role("radio", name="All", exact=True).click()  # ...and another
-    await rendered(page, "Overview")
+    await rendered(page, "Overview", after=before)
     await check("after reruns")
     await go_to(page, "Tokens")
     assert await metric(page, "Tokens in") == f"{mine.tokens_in:,}"
     await go_to(page, "Overview")
     await check("after switching pages")
-    await context.close()
-    return seen
 
 
 def test_two_users_uploading_at_once_each_see_only_their_own_data(server, tmp_path):
@@ -171,15 +189,18 @@ async def one_session(context, url: str, n: int, times: list[tuple[str, float]])
     page = await context.new_page()
     started = time.perf_counter()
     await page.goto(url)
-    times.append(("Overview", await rendered(page, "Overview") - started))  # a new session's first page
+    times.append(
+        ("Overview", await on_failure_show(page, rendered(page, "Overview")) - started)
+    )  # first page
     for title in TITLES[1:]:
-        times.append((title, await go_to(page, title)))
+        times.append((title, await on_failure_show(page, go_to(page, title))))
     if n == 0:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOTS / "many-users-session-0.png"), full_page=True)
     await page.close()
 
 
+@pytest.mark.timeout(1800)
 def test_twenty_sessions_open_every_page_of_the_demo_at_once(server):
     times: list[tuple[str, float]] = []
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from data_layer.notebook.starter import P95_GROWTH
-from tests.browser import app_server, launch_chromium, screenshot, wait_for_page
+from tests.browser import SCREENSHOTS, app_server, chromium_page, screenshot, settled, settles, visit
 
 pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 1440, "height": 2400}
 WAIT_MS = 120_000  # an upper bound for a loaded machine; each wait ends as soon as its condition holds
+SIZE = {"width": VIEWPORT["width"], "height": VIEWPORT["height"]}
 
 
 @pytest.fixture(scope="module")
@@ -31,38 +32,26 @@ def server(tmp_path_factory):
 _RUNNING = "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'running'"
 
 
-def settle(page, title: str) -> None:
-    """``wait_for_page``, then until the app's script is no longer running (its own state
-    attribute on the app root; the toolbar's status widget is not drawn in this app's layout).
-    """
-    wait_for_page(page, title)
-    page.wait_for_function(f"() => !({_RUNNING})()", timeout=120_000)
-    wait_for_page(page, title)
-
-
 def _no_exception(page) -> None:
     errors = page.get_by_test_id("stException")
     assert errors.count() == 0, errors.first.inner_text()
 
 
 def test_a_query_typed_and_run_with_ctrl_enter_draws_its_chart_shares_and_pins(server):
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_context(viewport=VIEWPORT).new_page()
-        page.goto(f"{server}/explore?range=30d")
-        wait_for_page(page, "Explore")
+    with chromium_page(**SIZE) as page:
+        visit(page, f"{server}/explore?range=30d", "Explore")
         _no_exception(page)
 
-        page.get_by_role("button", name="SQL cell").click()
-        wait_for_page(page, "Explore")
+        with settles(page, title="Explore"):
+            page.get_by_role("button", name="SQL cell").click()
         cell = page.locator("[class*='st-key-cell-']").last
         editor = cell.locator("textarea")
         editor.fill(P95_GROWTH)
-        editor.press("Control+Enter")
-        settle(page, "Explore")
+        with settles(page, title="Explore"):
+            editor.press("Control+Enter")
         _no_exception(page)
         summary = cell.get_by_text(re.compile(r"^[\d,]+ rows · "))
-        expect(summary).to_be_visible(timeout=WAIT_MS)  # the cell's run has finished
+        expect(summary).to_be_visible(timeout=WAIT_MS)
         expect(cell.get_by_test_id("stPlotlyChart").locator(".main-svg").first).to_be_visible(timeout=WAIT_MS)
         rows = summary.inner_text()
         assert not rows.startswith("0 rows"), rows
@@ -71,28 +60,27 @@ def test_a_query_typed_and_run_with_ctrl_enter_draws_its_chart_shares_and_pins(s
         cell.scroll_into_view_if_needed()
         cell.screenshot(path=str(screenshot_path("explore-p95-growth-cell")))
 
-        # The page's URL opens the same notebook in a new browser context (another user).
+        # The page's URL opens the same notebook in a new browser (another user).
         link = page.url
         assert "notebook=" in link and "select" not in link.lower()
-        other = browser.new_context(viewport=VIEWPORT).new_page()
-        other.goto(link)
-        wait_for_page(other, "Explore")
-        _no_exception(other)
-        shared = other.locator("[class*='st-key-cell-']").last
-        assert shared.locator("textarea").input_value() == P95_GROWTH
-        expect(shared.get_by_test_id("stPlotlyChart").locator(".main-svg").first).to_be_visible(
-            timeout=WAIT_MS
-        )
-        screenshot(other, "explore-shared-link")
+        with chromium_page(**SIZE) as other:
+            visit(other, link, "Explore")
+            _no_exception(other)
+            shared = other.locator("[class*='st-key-cell-']").last
+            assert shared.locator("textarea").input_value() == P95_GROWTH
+            expect(shared.get_by_test_id("stPlotlyChart").locator(".main-svg").first).to_be_visible(
+                timeout=WAIT_MS
+            )
+            screenshot(other, "explore-shared-link")
 
         # Pin it, and the starter's cost chart, then open the Dashboard.
-        cell.get_by_role("button", name="Pin to Dashboard").click()
-        wait_for_page(page, "Explore")
+        with settles(page, title="Explore"):
+            cell.get_by_role("button", name="Pin to Dashboard").click()
         first_sql = page.locator("[class*='st-key-cell-']").nth(1)
-        first_sql.get_by_role("button", name="Pin to Dashboard").click()
-        wait_for_page(page, "Explore")
-        page.get_by_test_id("stSidebarNav").get_by_text("Dashboard", exact=True).click()
-        wait_for_page(page, "Dashboard")
+        with settles(page, title="Explore"):
+            first_sql.get_by_role("button", name="Pin to Dashboard").click()
+        with settles(page, title="Dashboard"):
+            page.get_by_test_id("stSidebarNav").get_by_text("Dashboard", exact=True).click()
         _no_exception(page)
         tiles = page.locator("[class*='st-key-tile-']")
         expect(tiles).to_have_count(2, timeout=WAIT_MS)
@@ -102,17 +90,14 @@ def test_a_query_typed_and_run_with_ctrl_enter_draws_its_chart_shares_and_pins(s
         assert "range=30d" in page.url
         screenshot(page, "dashboard")
 
-        # Each tile links back to its cell.
+        # Each tile links back to its cell (a link may open a new session: wait for its page).
         tiles.nth(0).get_by_role("link").first.click()
-        wait_for_page(page, "Explore")
+        page.wait_for_url(re.compile("cell="), timeout=WAIT_MS)
+        settled(page, title="Explore", text="The cell this Dashboard chart comes from")
         assert "cell=" in page.url and "notebook=" in page.url
-        expect(page.get_by_text("The cell this Dashboard chart comes from")).to_be_visible(timeout=WAIT_MS)
-        browser.close()
 
 
 def screenshot_path(name: str):
-    from tests.browser import SCREENSHOTS
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
 
@@ -132,24 +117,18 @@ def test_a_slow_cell_does_not_hold_up_another_users_pages(tmp_path_factory):
         "AGENTWATCH_HOME": str(tmp_path_factory.mktemp("home2")),
         "AGENTWATCH_CELL_TIMEOUT_S": "20",
     }
-    with app_server(env=env) as server, sync_playwright() as p:
-        browser = launch_chromium(p)
-        a = browser.new_context(viewport=VIEWPORT).new_page()
-        b = browser.new_context(viewport=VIEWPORT).new_page()
-        a.goto(f"{server}/explore")
-        wait_for_page(a, "Explore")
-        b.goto(server)
-        wait_for_page(b, "Overview")  # warm: the store is loaded and shared
+    with app_server(env=env) as server, chromium_page(**SIZE) as a, chromium_page(**SIZE) as b:
+        visit(a, f"{server}/explore", "Explore")
+        visit(b, server, "Overview")  # warm: the store is loaded and shared
         timings = []
         for _ in range(3):
             started = time.monotonic()
-            b.goto(server)
-            wait_for_page(b, "Overview")
+            visit(b, server, "Overview")
             timings.append(time.monotonic() - started)
         alone = sorted(timings)[1]  # the median of three
 
-        a.get_by_role("button", name="SQL cell").click()
-        wait_for_page(a, "Explore")
+        with settles(a, title="Explore"):
+            a.get_by_role("button", name="SQL cell").click()
         editor = a.locator("[class*='st-key-cell-']").last.locator("textarea")
         editor.fill(SLOW)
         cell_started = time.monotonic()
@@ -157,8 +136,7 @@ def test_a_slow_cell_does_not_hold_up_another_users_pages(tmp_path_factory):
         a.wait_for_function(_RUNNING, timeout=30_000)  # A's run is under way
 
         started = time.monotonic()
-        b.goto(server)
-        wait_for_page(b, "Overview")
+        visit(b, server, "Overview")
         beside = time.monotonic() - started
         still_running = a.evaluate(_RUNNING)
         elapsed_a = time.monotonic() - cell_started
@@ -177,4 +155,3 @@ def test_a_slow_cell_does_not_hold_up_another_users_pages(tmp_path_factory):
         # alone, and 16.7 s vs 5.9 s on two cores at a load average of 30.
         assert still_running, "B's page finished only after A's cell"
         assert beside < 20
-        browser.close()

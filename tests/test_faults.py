@@ -16,11 +16,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
-from tests.browser import app_server, free_port, launch_chromium, metric_value, wait_for_page
+from tests.browser import app_server, chromium_page, expand, free_port, metric_value, settles, visit
 from tests.builders.cylestio_db import CylestioData
 from tests.conftest import CANARY_SEED, ROOT
 from ui import source as app_source
@@ -243,31 +242,24 @@ def test_a_server_that_stops_answering_costs_reruns_nothing_and_reload_marks_the
 @pytest.mark.browser
 def test_in_the_browser_an_outage_is_a_warning_and_the_data_stays(proxy, proxied_url, tmp_path_factory):
     env = {"AGENTWATCH_DEMO_DIR": str(tmp_path_factory.mktemp("demo"))}
-    with app_server("--source", proxied_url, env=env) as url, sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_context(viewport={"width": 1440, "height": 1600}).new_page()
-        page.goto(f"{url}/?range=All")
-        wait_for_page(page, "Overview")
+    with app_server("--source", proxied_url, env=env) as url, chromium_page(1440, 1600) as page:
+        visit(page, f"{url}/?range=All", "Overview")
         assert metric_value(page, "LLM calls") == f"{CALLS:,}"
         sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_text("Change source").click()
-        # Opening the expander reruns the app; a click that lands during that run can be dropped
-        # (seen here: no reload happened in about one run of four). Wait until it has settled.
-        wait_for_page(page, "Overview")
+        expand(page, "Change source")
+        reload = sidebar.get_by_role("button", name="Reload")
 
         proxy.cut()
-        sidebar.get_by_role("button", name="Reload").click()
-        sidebar.get_by_text(STALE).wait_for(timeout=60_000)
-        wait_for_page(page, "Overview")
+        with settles(page, title="Overview"):
+            reload.click()
+        assert sidebar.get_by_text(STALE).is_visible()
         assert page.get_by_test_id("stException").count() == 0
         assert page.get_by_test_id("stAlertContentError").count() == 0
         assert metric_value(page, "LLM calls") == f"{CALLS:,}"
 
         proxy.restore()
-        sidebar.get_by_text("Change source").click()  # the warning above it made a new expander
-        wait_for_page(page, "Overview")
-        sidebar.get_by_role("button", name="Reload").click()
-        sidebar.get_by_text(STALE).wait_for(state="detached", timeout=60_000)
-        wait_for_page(page, "Overview")
+        # The expander has a key, so it stays open though the warning above it moved it.
+        with settles(page, title="Overview"):
+            reload.click()
+        assert sidebar.get_by_text(STALE).count() == 0
         assert metric_value(page, "LLM calls") == f"{CALLS:,}"
-        browser.close()

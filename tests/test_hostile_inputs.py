@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 from streamlit.testing.v1 import AppTest
 
 from data_layer import queries
@@ -28,7 +27,7 @@ from data_layer.__main__ import main as cli_main
 from data_layer.errors import AgentwatchError
 from data_layer.filters import Filters
 from data_layer.sources import files, open_source
-from tests.browser import app_server, launch_chromium, metric_value, wait_for_page
+from tests.browser import app_server, chromium_page, expand, metric_value, settles, visit
 from tests.conftest import ROOT
 from tests.hostile.corpus import BIG_LINE_RECORDS, CASES, FORMULAS, PEAK_RSS_MB, RECORD, Case
 from ui.downloads import to_csv
@@ -261,18 +260,15 @@ def test_a_bad_upload_in_the_browser_shows_an_error_and_keeps_the_data(corpus, t
     """Upload a good export, then garbage, then a gzip bomb: errors, and the good data stays."""
     good = good_export(tmp_path_factory.mktemp("upload") / "good.jsonl", "good-agent", 9)
     env = {"AGENTWATCH_DEMO_DIR": str(tmp_path_factory.mktemp("demo")), "AGENTWATCH_MAX_UPLOAD_MB": "8"}
-    with app_server(env=env) as url, sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_context(viewport={"width": 1440, "height": 1800}).new_page()
-        page.goto(f"{url}/?range=All")
-        wait_for_page(page, "Overview")
+    with app_server(env=env) as url, chromium_page(1440, 1800) as page:
+        visit(page, f"{url}/?range=All", "Overview")
         sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_text("Change source").click()
+        expand(page, "Change source")
         uploader = sidebar.locator("input[type=file]")
-        uploader.set_input_files(str(good))
+        with settles(page, title="Overview", source="good.jsonl"):
+            uploader.set_input_files(str(good))
         # The source's name above the expander, not the uploader's file list (shown at once).
-        sidebar.get_by_test_id("stMarkdown").filter(has_text="good.jsonl").first.wait_for(timeout=60_000)
-        wait_for_page(page, "Overview")
+        assert sidebar.get_by_test_id("stMarkdown").filter(has_text="good.jsonl").first.is_visible()
         assert metric_value(page, "LLM calls") == "9"
 
         for name, says in [
@@ -280,15 +276,15 @@ def test_a_bad_upload_in_the_browser_shows_an_error_and_keeps_the_data(corpus, t
             ("JSON nested 100,000 deep", "levels deep"),
             ("gzip expanding past the limit", "expands past the 8 MB limit"),
         ]:
-            uploader.set_input_files(str(corpus[name]))
+            # Replacing the file starts a run without it, then one with the new file: wait for its error.
+            with settles(page, title="Overview", text=says):
+                uploader.set_input_files(str(corpus[name]))
             error = page.get_by_test_id("stAlertContentError").filter(has_text=says)
-            error.first.wait_for(timeout=60_000)
-            wait_for_page(page, "Overview")
+            assert error.first.is_visible(), name
             assert page.get_by_test_id("stException").count() == 0
             assert "Traceback" not in page.content()
             assert metric_value(page, "LLM calls") == "9", name
             assert sidebar.get_by_test_id("stMarkdown").filter(has_text="good.jsonl").first.is_visible()
-        browser.close()
 
 
 def test_zz_report_the_corpus(corpus):

@@ -18,12 +18,11 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
-from playwright.sync_api import sync_playwright
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
-from tests.browser import launch_chromium, wait_for_page
+from tests.browser import chromium_page, expand, settles, visit
 from tests.conftest import ROOT
 from tests.hostile.server import logged_app_server
 from ui import source as app_source
@@ -168,29 +167,24 @@ def test_prompts_on_the_sessions_page_are_masked_until_the_toggle_is_turned_off(
 def test_the_server_log_and_the_browser_never_see_the_password(pg_url, tmp_path_factory):
     """Streamlit's own log at debug level, the page's HTML and its URL, across pages and a bad URL."""
     env = {"AGENTWATCH_DEMO_DIR": str(tmp_path_factory.mktemp("demo")), "STREAMLIT_LOGGER_LEVEL": "debug"}
-    with logged_app_server("--source", pg_url, env=env) as (url, log_path), sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_context(viewport={"width": 1440, "height": 1600}).new_page()
+    with logged_app_server("--source", pg_url, env=env) as (url, log_path), chromium_page(1440, 1600) as page:
         for name in ["Overview", "Cost", "Data"]:
-            page.goto(f"{url}/{'' if name == 'Overview' else name.lower()}")
-            wait_for_page(page, name)
+            visit(page, f"{url}/{'' if name == 'Overview' else name.lower()}", name)
             assert page.get_by_test_id("stException").count() == 0
             assert_no_leak(page.content(), f"the HTML of {name}")
             assert_no_leak(page.url, "the page's URL")
         sidebar = page.get_by_test_id("stSidebar")
         assert sidebar.get_by_text("***@127.0.0.1").first.is_visible()
-        sidebar.get_by_text("Change source").click()
+        expand(page, "Change source")
         box = sidebar.get_by_role("textbox", name="SQLite path or database URL")
         box.fill(with_password("postgresql://127.0.0.1:1/agents", "reader"))
-        box.press("Enter")
-        page.get_by_test_id("stAlertContentError").filter(has_text="Connection refused").wait_for(
-            timeout=60_000
-        )
-        wait_for_page(page, "Data")
+        with settles(page, title="Data", text="Connection refused"):
+            box.press("Enter")
+        refused = page.get_by_test_id("stAlertContentError").filter(has_text="Connection refused")
+        assert refused.first.is_visible()
         assert box.input_value() == ""
         assert_no_leak(page.content(), "the HTML after a failed typed URL")
         assert_no_leak(page.url, "the page's URL")
-        browser.close()
         log = log_path.read_text()
     assert "Runtime state" in log  # the log was captured, at debug level
     assert_no_leak(log, "the server log")

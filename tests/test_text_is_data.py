@@ -18,14 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from playwright.sync_api import sync_playwright
 from streamlit.testing.v1 import AppTest
 
 from data_layer import queries
 from data_layer.filters import Filters
 from data_layer.sources import open_source
 from data_layer.store import Store
-from tests.browser import app_server, launch_chromium, wait_for_page
+from tests.browser import app_server, chromium_page, visit
 from tests.conftest import ROOT
 from tests.hostile.text import HOSTILE, HostileSource, hostile_cylestio, hostile_export
 from ui import charts
@@ -291,16 +290,13 @@ def test_no_page_renders_raw_html():
 def test_hostile_texts_render_as_text_in_chromium(cylestio, tmp_path_factory):
     """No script runs, no link from the data is made, and chart legends show the text itself."""
     env = {"AGENTWATCH_DEMO_DIR": str(tmp_path_factory.mktemp("demo"))}
-    with app_server("--source", str(cylestio.path), env=env) as url, sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_context(viewport={"width": 1440, "height": 2000}).new_page()
+    with app_server("--source", str(cylestio.path), env=env) as url, chromium_page(1440, 2000) as page:
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         legends = []
         for name in ["Overview", "Cost", "Security", "Sessions"]:
             path = "" if name == "Overview" else name.lower()
-            page.goto(f"{url}/{path}?range=All")
-            wait_for_page(page, name)
+            visit(page, f"{url}/{path}?range=All", name)
             assert page.get_by_test_id("stException").count() == 0
             assert page.locator('a[href="http://evil"], a[href="http://x"]').count() == 0
             assert page.locator("script:text('alert(1)')").count() == 0
@@ -308,7 +304,6 @@ def test_hostile_texts_render_as_text_in_chromium(cylestio, tmp_path_factory):
                 ".js-plotly-plot g.legend text, .js-plotly-plot g.xtick text"
             ).all_text_contents()
             legends += page.locator(".js-plotly-plot g.ytick text").all_text_contents()
-        browser.close()
     assert dialogs == []
     assert "<script>alert(1)</script>" in legends
     assert '<a href="http://evil">x</a>' in legends
