@@ -131,3 +131,59 @@ def test_cli_prints_missing_tokens_and_cost_for_a_log_without_calls():
     assert llm["calls"] == 0 and llm["failures"] == 0
     assert llm["tokens_in"] is None and llm["tokens_out"] is None
     assert llm["cost_usd"] is None and llm["cost_usd_estimated"] is None
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_outcomes_the_samples_lack_are_read_as_the_release_source_writes_them(tmp_path):
+    """v0.1.3's LangChain callback answers a start with model_response / model_error by run_id, with
+    performance.duration_ms; schema 1.0 fails a call with llm.call.error and v0.1.12 ends one with
+    llm.call.end; its MCP patcher writes tool.execution then tool.result or tool.error."""
+    rag = [r for r in _lines(HERE / "rag_agent_cylestio_logs.json") if r.get("event_type") == "llm_start"]
+    first, second = ({**r, "event_type": "model_request"} for r in rag[:2])
+    answers = [
+        {
+            **first,
+            "event_type": "model_response",
+            "data": {
+                "run_id": first["data"]["run_id"],
+                "performance": {"duration_ms": 812.5},
+                "response": {"token_usage": {"prompt_tokens": 30, "completion_tokens": 7}},
+            },
+        },
+        {
+            **second,
+            "event_type": "model_error",
+            "level": "ERROR",
+            "data": {
+                "run_id": second["data"]["run_id"],
+                "error": "rate limited",
+                "performance": {"duration_ms": 40.0},
+            },
+        },
+    ]
+    v1 = [r for r in _lines(HERE / "openai_example.json") if r["name"].startswith("llm.call.")][:4]
+    v1[1] = {**v1[1], "name": "llm.call.error"}
+    v1[3] = {**v1[3], "name": "llm.call.end"}
+    tool = {k: v for k, v in v1[0].items() if k != "span_id"} | {"span_id": None}
+    tools = [
+        tool | {"name": "tool.execution", "attributes": {"tool.name": "add"}},
+        tool | {"name": "tool.result", "attributes": {"tool.status": "success"}},
+        tool | {"name": "tool.execution", "attributes": {"tool.name": "divide"}},
+        tool | {"name": "tool.error", "attributes": {"tool.name": "divide", "error.message": "by zero"}},
+    ]
+    path = tmp_path / "upgraded.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [first, second, *answers, *v1, *tools]))
+    telemetry, _ = load_telemetry(path)
+    calls = telemetry["llm_calls"].set_index("call_id")
+    assert len(calls) == 4
+    assert list(calls["status"]) == ["ok", "error", "error", "ok"]
+    assert list(calls["latency_ms"][:2]) == [812.5, 40.0]
+    assert list(calls["tokens_in"][:1]) == [30] and list(calls["tokens_out"][:1]) == [7]
+    v1_tokens = [r["attributes"].get("llm.usage.input_tokens") for r in v1[1::2]]
+    assert list(calls["tokens_in"][2:]) == v1_tokens
+    assert list(telemetry["tool_calls"]["tool"]) == ["add", "divide"]
+    assert list(telemetry["tool_calls"]["success"]) == [True, False]
+    assert list(telemetry["tool_calls"]["error"].fillna("")) == ["", "by zero"]

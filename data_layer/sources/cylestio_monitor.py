@@ -333,6 +333,7 @@ def _log_notes(counts: pd.Series) -> list[str]:
 def _connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:", config={"threads": 2})
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")  # a slow query's bar would land in the CLI's JSON
     return con
 
 
@@ -557,7 +558,8 @@ ADAPTER = Adapter(
     title="cylestio-monitor SDK",
     needs=(
         "the SDK's tables agents (id, agent_id) and events (agent_id, event_type, channel, level,"
-        " timestamp, data), or its JSON-lines log (timestamp, level, channel, agent_id, event, data)"
+        " timestamp, data), or its JSON-lines log (timestamp, level, agent_id and event, event_type"
+        " or schema_version with name and attributes)"
     ),
     provides=frozenset({"agents", "events", "llm_calls", "tool_calls", "flagged_events"}),
     formats="its database or JSON-lines log",
