@@ -102,7 +102,8 @@ _FILE_FORMATS = {"jsonl": "newline_delimited", "json": "auto"}
 # What the mapping takes for granted, for the reading report.
 _ASSUMPTIONS = (
     "Timestamps are the SDK's local clock time without a time zone, read as UTC.",
-    "Each finish, error or blocked event answers the same agent's and channel's latest start before it.",
+    "An outcome event without a call id (0.1.2's) answers the same agent's and channel's latest start"
+    " before it; the LangChain callback's are paired by run_id, schema 1.0's by span_id.",
     "A finish event's duration is in seconds (0.1.2's LLM_call_finish and call_finish); the"
     " LangChain callback's performance.duration_ms and schema 1.0's llm.response.duration_ms are"
     " milliseconds.",
