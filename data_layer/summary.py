@@ -45,14 +45,18 @@ def summarize(store: Store) -> dict[str, Any]:
 def _llm(store: Store) -> dict[str, Any]:
     usage = queries.llm_usage(store, ALL).iloc[0]
     latency = queries.llm_latency(store, ALL).iloc[0]
+    # No call, no recorded tokens or cost: missing, not 0 (a log of other events says nothing of
+    # them); but no call has failed.
+    calls = _int(usage["calls"])
+    none = calls == 0
     return {
-        "calls": _int(usage["calls"]),
-        "failures": _int(usage["errors"]) if usage["calls_with_status"] else None,
-        "tokens_in": _int(usage["tokens_in"]),
-        "tokens_out": _int(usage["tokens_out"]),
-        "cost_usd": _usd(usage["cost_recorded_usd"]),
+        "calls": calls,
+        "failures": _int(usage["errors"]) if usage["calls_with_status"] or none else None,
+        "tokens_in": None if none else _int(usage["tokens_in"]),
+        "tokens_out": None if none else _int(usage["tokens_out"]),
+        "cost_usd": None if none else _usd(usage["cost_recorded_usd"]),
         "calls_without_cost": _int(usage["calls"] - usage["calls_cost_recorded"]),
-        "cost_usd_estimated": _usd(usage["cost_estimated_usd"]),
+        "cost_usd_estimated": None if none else _usd(usage["cost_estimated_usd"]),
         "latency_ms": {name: _float(latency[name]) for name in queries.PERCENTILES},
     }
 

@@ -27,6 +27,7 @@ from data_layer.__main__ import main as cli_main
 from data_layer.errors import AgentwatchError
 from data_layer.filters import Filters
 from data_layer.sources import files, open_source
+from data_layer.summary import summarize
 from tests.browser import app_server, chromium_page, expand, metric_value, settles, visit
 from tests.conftest import ROOT
 from tests.hostile.corpus import BIG_LINE_RECORDS, CASES, FORMULAS, PEAK_RSS_MB, RECORD, Case
@@ -125,6 +126,14 @@ def test_odd_but_valid_sources_load_and_the_quality_table_counts_them(name, corp
     for finding, rows in case.quality.items():
         assert quality[finding] >= rows, f"{finding}: {quality[finding]} rows, expected at least {rows}"
     _outcomes[name] = "loaded"
+
+
+@pytest.mark.parametrize("name", [name for name, case in ODD.items() if case.skipped is not None])
+def test_records_no_reader_knows_are_counted_in_the_reading_report(name, corpus):
+    """Every record of an unknown shape is in the report's skipped counts; the rest read whole."""
+    case = ODD[name]
+    read = summarize(open_source(corpus[name]))["read"]
+    assert read["skipped"] == case.skipped
 
 
 def test_far_off_timestamps_are_kept_as_given(corpus):

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
-from data_layer.errors import BadExport
+from data_layer.errors import BadExport, UnknownSchema
 from data_layer.model import Telemetry
 from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter
@@ -39,6 +39,7 @@ from data_layer.sources.fields import (
     latency_scale,
     map_rows,
     norm,
+    printable,
     row_columns,
 )
 from data_layer.sources.files import shown_name
@@ -56,7 +57,10 @@ _CLASSIFY = """
     select *,
            (model is not null or tokens_in is not null or tokens_out is not null) as is_llm,
            (model is null and tokens_in is null and tokens_out is null and tool is not null) as is_tool,
-           case when blocked then 'blocked' when failed then 'error' when not failed then 'ok' end as status
+           case when blocked then 'blocked' when failed then 'error' when not failed then 'ok' end as status,
+           (model is null and tokens_in is null and tokens_out is null and tool is null
+            and coalesce(type, agent, session, conversation, level, channel, trace_id, span_id, error,
+                         prompt, response) is null) as is_bare
     from mapped_columns
 """
 
@@ -73,7 +77,7 @@ _SPLIT = {
     """,
     "events": """
         select event_id, ts, agent, session, type, channel, level, trace_id, span_id, parent_span_id
-        from mapped where ts is not null and not is_llm and not is_tool
+        from mapped where ts is not null and not is_llm and not is_tool and not is_bare
     """,
 }
 
@@ -101,10 +105,13 @@ def telemetry_from_raw(
     # column or recomputing a cast is cheaper than holding it.
     con.execute(f"create or replace temp view mapped_columns as select {columns} from {ident(table)} r")  # noqa: S608
     con.execute(_CLASSIFY)
-    rows, llm, tools, timed, others = con.execute(
+    rows, llm, tools, timed, others, bare = con.execute(
         "select count(*), count(*) filter (is_llm), count(*) filter (is_tool), count(ts),"
-        " count(ts) filter (not is_llm and not is_tool) from mapped"
+        " count(ts) filter (not is_llm and not is_tool and not is_bare), count(ts) filter (is_bare)"
+        " from mapped"
     ).fetchall()[0]
+    if rows and bare and not (llm or tools or others):
+        raise _only_times(mapping, what, rows)
     if rows == 0:  # an empty table (files with no records are refused earlier): provide what it would
         f = mapping.fields
         llm_like = any(name in f for name in ("model", "tokens_in", "tokens_out"))
@@ -120,7 +127,8 @@ def telemetry_from_raw(
     if not report.read:
         for source, n in source_tables.items():
             report.count(source, n)
-    report.skip(NO_TIME, rows - llm - tools - others)
+    report.skip(NO_TIME, rows - llm - tools - others - bare)
+    report.skip(ONLY_A_TIME, bare)
     _map_report(report, mapping)
     if llm and "cost" not in mapping.fields:
         report.assume("No cost column: LLM costs are estimated from tokens with genai-prices where possible.")
@@ -135,6 +143,9 @@ def telemetry_from_raw(
 
 
 NO_TIME = "no readable time, and not a call"
+# A record whose only known field is its time says nothing of an agent, call or event: counting it
+# as an event would show activity the file does not describe.
+ONLY_A_TIME = "a time and no other field the reader knows"
 
 
 def _map_report(report: ReadingReport, m: Mapping) -> None:
@@ -172,6 +183,17 @@ def _nothing_readable(mapping: Mapping, what: str, rows: int) -> BadExport:
     return BadExport(
         f"Cannot read the times of {what} (no value of {mapping.fields['time'].path} in {rows:,} rows"
         " is a date). Write times as ISO 8601 text or epoch numbers."
+    )
+
+
+def _only_times(mapping: Mapping, what: str, rows: int) -> UnknownSchema:
+    """Every record has a time and nothing else known: the file is not telemetry Agentwatch reads."""
+    columns = [mapping.fields["time"].path, *mapping.unused]
+    shown = ", ".join(printable(c) for c in columns[:12]) + (" and more" if len(columns) > 12 else "")
+    return UnknownSchema(
+        f"Cannot read {what} as LLM calls or events (columns found: {shown}; besides the time none"
+        f" is a model, token count, tool, event type or agent in any of its {rows:,} records)."
+        f" Export {NEEDS}."
     )
 
 

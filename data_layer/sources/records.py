@@ -27,6 +27,7 @@ def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB to read a file in: its own scratch space, never a source."""
     con = duckdb.connect(":memory:", config={"threads": 2})
     con.execute("set TimeZone = 'UTC'")  # naive times in the file are UTC, and parse as such
+    con.execute("set enable_progress_bar = false")  # a slow query's bar would land in the CLI's JSON
     return con
 
 

@@ -8,7 +8,9 @@ what must happen:
   holding each of ``says`` (what is wrong, then what to do);
 * ``error`` None: the source is valid but odd and loads; ``quality`` names data-quality findings
   (``queries.data_quality``, the Data page's table) and the rows each must at least report (a
-  model that also keeps an event per call counts a far-future call twice).
+  model that also keeps an event per call counts a far-future call twice); ``skipped`` is the
+  reading report's count of records not read, by reason, exactly (where given): a record of a shape no reader
+  knows is counted there, never read as zeros.
 
 ``python -m tests.hostile.corpus OUTDIR`` writes the whole corpus, to look at or to try by hand.
 """
@@ -66,6 +68,7 @@ class Case:
     quality: dict[str, int] = field(default_factory=dict)
     big: bool = False  # slow to load: only the peak-memory test in a subprocess reads it
     limit_mb: int | None = None  # AGENTWATCH_MAX_FILE_MB the case is read under
+    skipped: dict[str, int] | None = None  # the reading report's "skipped", exactly, where given
 
 
 def _bytes(name: str, data: bytes | Callable[[], bytes]) -> Callable[[Path], Path]:
@@ -78,6 +81,14 @@ def _bytes(name: str, data: bytes | Callable[[], bytes]) -> Callable[[Path], Pat
 
 def _lines(records: list[dict]) -> bytes:
     return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
+# Records of shapes no reader knows: unrelated keys, with or without a time of their own.
+UNRELATED = [{"name": "ann", "city": "paris"}, {"name": "bob", "city": "oslo", "tags": {"vip": True}}]
+TIMED_UNRELATED = [
+    {"timestamp": "2025-01-01T00:00:00Z", "colour": "red"},
+    {"timestamp": "2025-01-01T00:01:00Z", "colour": "blue", "size": 3},
+]
 
 
 def _garbage() -> bytes:
@@ -264,6 +275,21 @@ CASES: dict[str, Case] = {
         UnknownSchema,
         ("columns found: name, city, age", "Export a time column"),
     ),
+    "JSON-lines of objects with unrelated keys": Case(
+        _bytes("people.jsonl", _lines(UNRELATED)),
+        UnknownSchema,
+        ("columns found: name, city", "Export a time column"),
+    ),
+    "JSON array of objects with unrelated keys": Case(
+        _bytes("people.json", json.dumps(UNRELATED).encode()),
+        UnknownSchema,
+        ("columns found: name, city", "Export a time column"),
+    ),
+    "JSON-lines whose only known field is a time": Case(
+        _bytes("colours.jsonl", _lines(TIMED_UNRELATED)),
+        UnknownSchema,
+        ("columns found: timestamp, colour", "besides the time none", "Export a time column"),
+    ),
     "CSV with a header and no rows": Case(
         _bytes("calls.csv", b"timestamp,model,input_tokens\n"), BadExport, ("holds no records", "Export")
     ),
@@ -286,10 +312,12 @@ CASES: dict[str, Case] = {
     ),
     # --- valid but odd: loads, and the Data page's data-quality table says what is odd ------
     "timestamps in the year 9999 and 1970": Case(
-        _bytes("times.jsonl", _lines(EXTREME_TIMES)), quality={"Timestamps in the future": 2}
+        _bytes("times.jsonl", _lines(EXTREME_TIMES)), quality={"Timestamps in the future": 2}, skipped={}
     ),
     "negative tokens and costs": Case(
-        _bytes("negative.jsonl", _lines(NEGATIVES)), quality={"LLM calls with negative tokens or cost": 3}
+        _bytes("negative.jsonl", _lines(NEGATIVES)),
+        quality={"LLM calls with negative tokens or cost": 3},
+        skipped={},
     ),
     "NaN and infinite values in a CSV": Case(
         _bytes("non-finite.csv", NON_FINITE_CSV.encode()),
@@ -305,6 +333,14 @@ CASES: dict[str, Case] = {
     "CSV whose cells start with = + - @": Case(_bytes("formulas.csv", _formula_csv)),
     "JSON-lines whose last line is cut": Case(
         _bytes("live.jsonl", _lines([RECORD, RECORD]) + json.dumps(RECORD).encode()[:25])
+    ),
+    "JSON-lines mixing calls with records of unrelated keys": Case(
+        _bytes("mixed.jsonl", _lines([RECORD, UNRELATED[0], RECORD, UNRELATED[1]])),
+        skipped={"no readable time, and not a call": 2},
+    ),
+    "JSON-lines mixing calls with timed records of unrelated keys": Case(
+        _bytes("mixed-timed.jsonl", _lines([RECORD, *TIMED_UNRELATED, RECORD])),
+        skipped={"a time and no other field the reader knows": 2},
     ),
     "50 MB one-line JSON": Case(_big_line, big=True),
 }
