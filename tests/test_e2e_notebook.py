@@ -60,18 +60,18 @@ def test_a_query_typed_and_run_with_ctrl_enter_draws_its_chart_shares_and_pins(s
         cell.scroll_into_view_if_needed()
         cell.screenshot(path=str(screenshot_path("explore-p95-growth-cell")))
 
-        # The page's URL opens the same notebook in a new browser (another user).
+        # The page's URL opens the same notebook in a new browser context (another user).
         link = page.url
         assert "notebook=" in link and "select" not in link.lower()
-        with chromium_page(**SIZE) as other:
-            visit(other, link, "Explore")
-            _no_exception(other)
-            shared = other.locator("[class*='st-key-cell-']").last
-            assert shared.locator("textarea").input_value() == P95_GROWTH
-            expect(shared.get_by_test_id("stPlotlyChart").locator(".main-svg").first).to_be_visible(
-                timeout=WAIT_MS
-            )
-            screenshot(other, "explore-shared-link")
+        other = page.context.browser.new_context(viewport=VIEWPORT).new_page()  # another user
+        visit(other, link, "Explore")
+        _no_exception(other)
+        shared = other.locator("[class*='st-key-cell-']").last
+        assert shared.locator("textarea").input_value() == P95_GROWTH
+        expect(shared.get_by_test_id("stPlotlyChart").locator(".main-svg").first).to_be_visible(
+            timeout=WAIT_MS
+        )
+        screenshot(other, "explore-shared-link")
 
         # Pin it, and the starter's cost chart, then open the Dashboard.
         with settles(page, title="Explore"):
@@ -117,7 +117,8 @@ def test_a_slow_cell_does_not_hold_up_another_users_pages(tmp_path_factory):
         "AGENTWATCH_HOME": str(tmp_path_factory.mktemp("home2")),
         "AGENTWATCH_CELL_TIMEOUT_S": "20",
     }
-    with app_server(env=env) as server, chromium_page(**SIZE) as a, chromium_page(**SIZE) as b:
+    with app_server(env=env) as server, chromium_page(**SIZE) as a:
+        b = a.context.browser.new_context(viewport=VIEWPORT).new_page()  # another user
         visit(a, f"{server}/explore", "Explore")
         visit(b, server, "Overview")  # warm: the store is loaded and shared
         timings = []
