@@ -77,12 +77,11 @@ class PushdownBackend(SourceFacts):
 def _model_cte(name: str, source: sa.Select | None) -> sa.CTE:
     """One model table as a CTE: the adapter's SELECT, each column cast to the model's type."""
     cols = model.TABLES[name]
+    cte_name = name if name != "llm_calls" else "_raw_calls"  # costed into llm_calls after
     if source is None:
-        return sa.select(*(typed_null(c.kind).label(c.name) for c in cols)).where(sa.false()).cte(name)
+        return sa.select(*(typed_null(c.kind).label(c.name) for c in cols)).where(sa.false()).cte(cte_name)
     src = source.subquery(f"_source_{name}")
-    return sa.select(*(_cast(c, src).label(c.name) for c in cols)).cte(
-        name if name != "llm_calls" else "_raw_calls"
-    )
+    return sa.select(*(_cast(c, src).label(c.name) for c in cols)).cte(cte_name)
 
 
 def _cast(column: model.Column, src: sa.Subquery) -> sa.ColumnElement:

@@ -7,6 +7,8 @@ long ``metrics`` table. Alert thresholds live in ``monitoring_configuration.aler
 
 The SELECTs below are plain Core (casts, joins), so PostgreSQL and SQLite run the same ones;
 the JSON columns are fetched as text and expanded in DuckDB, one path for both engines.
+Pushdown maps the same tables in PostgreSQL's own SQL (``sentinel_sql``), held to the same
+frames by tests.
 Sentinel's agents are keyed by UUID but their names are unique per deployment, so the name is
 the ``agent`` key: readable in charts and the same in every table.
 """
@@ -22,6 +24,7 @@ from data_layer.model import Telemetry, to_utc
 from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
+from data_layer.sources.sentinel_sql import model_selects, reading_report
 
 SYSTEM = "sentinel"
 _NEEDS = (
@@ -311,4 +314,7 @@ ADAPTER = Adapter(
     provides=frozenset({"agents", "metrics", "thresholds", "events"}),
     recognises=recognises,
     load=load,
+    model_selects=model_selects,
+    reading=reading_report,
+    tables=_TABLES,
 )
