@@ -27,6 +27,7 @@ from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.agent_platform_sql import (
     CALL_FIELDS,
     CALL_HINTS,
+    METADATA_NOT_AN_OBJECT,
     TASK_TITLE,
     model_selects,
     reading_report,
@@ -83,7 +84,7 @@ def load(db: Database, progress: Progress) -> Telemetry:
     counts = _source_counts(db, raw)
     report = ReadingReport(read=dict(counts)).map(select_fields(source_selects(db)))
     report.skip(
-        "chat message metadata naming a model that is not a JSON object (read as a chat event only)",
+        METADATA_NOT_AN_OBJECT,
         _not_json_objects(raw["call_candidates"]["metadata"]),
     )
     report.assume(*READ_ASSUMPTIONS)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from data_layer.report import ReadingReport
 from data_layer.sources import in_postgres as pg
-from data_layer.sources.adapter import select_fields
+from data_layer.sources.adapter import ModelSelect, select_fields
 from data_layer.sources.database import Database
 
 # Source task statuses -> the model's; any other is kept as recorded.
@@ -42,6 +42,10 @@ CALL_FIELDS = {
 }  # fmt: skip
 TASK_TITLE = ("title", "name", "description")  # payload keys, first found wins
 CALL_HINTS = ("%model%", "%token%")  # metadata without either records no call
+# Why a message is no call, in the loader's reading report and this one.
+METADATA_NOT_AN_OBJECT = (
+    "chat message metadata naming a model that is not a JSON object (read as a chat event only)"
+)
 
 
 def task_status_case(value: str) -> str:
@@ -53,12 +57,12 @@ def task_status_case(value: str) -> str:
     return f"case {whens} else {value} end"
 
 
-def model_selects(db: Database) -> dict[str, sa.Select | sa.TextualSelect]:
+def model_selects(db: Database) -> dict[str, ModelSelect]:
     """One SELECT per model table the platform fills; llm_calls only where a message is a call."""
     from data_layer.sources.agent_platform import source_selects  # it imports this module
 
     source = source_selects(db)
-    selects: dict[str, sa.Select | sa.TextualSelect] = {
+    selects: dict[str, ModelSelect] = {
         "agents": source["agents"],
         "tasks": _tasks(db),
         "sessions": pg.select(
@@ -191,7 +195,7 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
         ).scalar()
     report = ReadingReport(read=dict(counts)).map(select_fields(source_selects(db)))
     report.skip(
-        "chat message metadata naming a model that is not a JSON object (read as a chat event only)",
+        METADATA_NOT_AN_OBJECT,
         int(not_objects or 0),
     )
     return report.assume(*READ_ASSUMPTIONS)

@@ -24,7 +24,15 @@ from data_layer.model import Telemetry, to_utc
 from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
-from data_layer.sources.sentinel_sql import model_selects, reading_report
+from data_layer.sources.sentinel_sql import (
+    CUSTOM_NOT_A_NUMBER,
+    DISABLED,
+    NOT_A_NUMBER,
+    SAME_NAME,
+    THRESHOLD_NOT_A_NUMBER,
+    model_selects,
+    reading_report,
+)
 
 SYSTEM = "sentinel"
 _NEEDS = (
@@ -128,15 +136,13 @@ def load(db: Database, progress: Progress) -> Telemetry:
     progress("Reading performance metrics", None)
     raw = db.read(selects["samples"], progress, "performance metrics")
     report = ReadingReport(read={"ai_agents": len(read_agents), "performance_metrics": len(raw)})
-    report.skip(
-        "ai_agents row whose name a more recently seen agent also has", len(read_agents) - len(agents)
-    )
+    report.skip(SAME_NAME, len(read_agents) - len(agents))
     samples, not_numbers = _numeric(raw)
     del raw
-    report.skip("performance_metrics value that is not a number", not_numbers)
+    report.skip(NOT_A_NUMBER, not_numbers)
     progress("Expanding custom metrics", None)
     metrics, skipped = _metrics(samples)
-    report.skip("custom_metrics value that is not a number", skipped)
+    report.skip(CUSTOM_NOT_A_NUMBER, skipped)
     del samples
     tables = {"agents": agents, "metrics": metrics}
     notes.insert(
@@ -280,11 +286,11 @@ def _thresholds(
     notes = []
     disabled = int(db.read(selects["disabled_configs"]).iloc[0, 0])
     report.count("monitoring_configuration", len(configs) + disabled)
-    report.skip("disabled monitoring configuration", disabled)
+    report.skip(DISABLED, disabled)
     if disabled:
         notes.append(f"Disabled monitoring configurations, left out of the thresholds: {disabled:,}.")
     odd = int(rows["value"].isna().sum())
-    report.skip("alert threshold that is not a number", odd)
+    report.skip(THRESHOLD_NOT_A_NUMBER, odd)
     if odd:
         notes.append(f"Alert thresholds that are not numbers, skipped: {odd:,}.")
     return rows.dropna(subset=["value"]), notes

@@ -15,18 +15,25 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from data_layer.report import ReadingReport
 from data_layer.sources import in_postgres as pg
-from data_layer.sources.adapter import optional_column, select_fields
+from data_layer.sources.adapter import ModelSelect, optional_column, select_fields
 from data_layer.sources.database import Database
 
+# Why rows are left out: the loader's reading report and this one count the same reasons.
+SAME_NAME = "ai_agents row whose name a more recently seen agent also has"
+NOT_A_NUMBER = "performance_metrics value that is not a number"
+CUSTOM_NOT_A_NUMBER = "custom_metrics value that is not a number"
+DISABLED = "disabled monitoring configuration"
+THRESHOLD_NOT_A_NUMBER = "alert threshold that is not a number"
 
-def model_selects(db: Database) -> dict[str, sa.Select | sa.TextualSelect]:
+
+def model_selects(db: Database) -> dict[str, ModelSelect]:
     """One SELECT per model table Sentinel fills, the loader's rules in PostgreSQL's SQL."""
     from data_layer.sources.sentinel import _SERIES, source_selects  # sentinel imports this module
 
     agents = db.table("ai_agents")
     source = source_selects(db)
     last_seen = optional_column(agents, "last_seen")
-    selects: dict[str, sa.Select | sa.TextualSelect] = {
+    selects: dict[str, ModelSelect] = {
         # One agent per name, the most recently seen (``sentinel._one_row_per_name``).
         "agents": source["agents"]
         .ext(distinct_on(agents.c.name))
@@ -126,7 +133,7 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
     report = ReadingReport(read={t: counts[t] for t in ("ai_agents", "performance_metrics") if t in counts})
     agents = pg.table(db, "ai_agents")
     report.skip(
-        "ai_agents row whose name a more recently seen agent also has",
+        SAME_NAME,
         scalar(f"select count(name) - count(distinct name) from {agents}"),
     )
     skipped = scalar(
@@ -134,15 +141,15 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
         " not in ('number', 'null', 'object')) + (select count(*) from sample where"
         " jsonb_typeof(custom) not in ('object', 'null'))"
     )
-    report.skip("custom_metrics value that is not a number", skipped)
+    report.skip(CUSTOM_NOT_A_NUMBER, skipped)
     if "configs" in source:
         report.count("monitoring_configuration", counts.get("monitoring_configuration", 0))
         disabled = scalar(
             f"select count(*) from {pg.table(db, 'monitoring_configuration')} where enabled is not true"
         )
-        report.skip("disabled monitoring configuration", disabled)
+        report.skip(DISABLED, disabled)
         report.skip(
-            "alert threshold that is not a number",
+            THRESHOLD_NOT_A_NUMBER,
             scalar(
                 _levels(db)
                 + "\nselect count(*) from level where jsonb_typeof(value) not in ('number', 'null')"
@@ -150,4 +157,5 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
         )
     if "events" in source:
         report.count("user_sessions", counts.get("user_sessions", 0))
+    # performance_metrics' measures are cast to float8 in the source: every value is a number.
     return report.map(select_fields(source)).assume("Times without a time zone are UTC.")
