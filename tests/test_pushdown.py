@@ -279,3 +279,23 @@ def _pushdown_url(make_pg_database) -> str:
     if "url" not in _URLS:
         _URLS["url"] = CylestioData.generate(seed=2).write_postgres(make_pg_database("pushapp"))
     return _URLS["url"]
+
+
+@pytest.mark.parametrize("page", ["overview", "cost", "tokens", "latency", "security", "sessions", "data"])
+@pytest.mark.parametrize("system", ["sentinel", "agent_platform"])
+def test_every_page_renders_pushed_down_on_every_system(make_pg_database, monkeypatch, system, page):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr("data_layer.sources.PUSHDOWN_ROWS", 0)
+    if system not in _URLS:
+        _URLS[system] = SYSTEMS[system].write(make_pg_database("pushapp"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.secrets["connections"] = {"agentwatch": {"url": _URLS[system]}}
+    at.session_state["range"] = "All"
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert at.session_state["last_good"].pushdown
