@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from data_layer import model, pricing
 from data_layer.backend import SourceFacts, typed_result, utc_times
 from data_layer.casts import to_model, typed_null
-from data_layer.sources.adapter import Adapter
+from data_layer.sources.adapter import Adapter, ModelSelect
 from data_layer.sources.database import Database
 from data_layer.store import SourceInfo, agents_named
 
@@ -86,7 +86,7 @@ class PushdownBackend(SourceFacts):
         return pricing.with_costs(calls, prices, enum=False).add_cte(calls).add_cte(prices).cte("llm_calls")
 
 
-def _model_cte(name: str, source: sa.Select | None) -> sa.CTE:
+def _model_cte(name: str, source: ModelSelect | None) -> sa.CTE:
     """One model table as a CTE: the adapter's SELECT, each column cast to the model's type."""
     cols = model.TABLES[name]
     cte_name = {"llm_calls": "_raw_calls", "agents": "_raw_agents"}.get(name, name)  # wrapped later

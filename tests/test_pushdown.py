@@ -1,8 +1,11 @@
-"""Pushdown: every query function gives the same frame inside PostgreSQL as in the DuckDB store."""
+"""Pushdown: every query function gives the same frame inside PostgreSQL as in the DuckDB store,
+for every system read from PostgreSQL (Cylestio Monitor, Sentinel AI, the multi-agent platform)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -11,19 +14,57 @@ import pytest
 from data_layer import queries
 from data_layer.filters import Filters
 from data_layer.pushdown import PushdownBackend
-from data_layer.sources import cylestio, open_source
+from data_layer.sources import agent_platform, cylestio, open_pushdown, open_source, sentinel
 from data_layer.sources.database import Database
+from tests.builders import agent_platform_db, sentinel_db
 from tests.builders.cylestio_db import START, CylestioData
 
 pytestmark = pytest.mark.postgres
 
 T0 = START.replace(tzinfo=UTC)
-FILTERS = [
-    Filters(),
-    Filters(start=T0 + timedelta(hours=9, minutes=13), end=T0 + timedelta(days=2, hours=5, minutes=7)),
-    Filters(agents=("support-bot", "coder"), models=("gpt-4o", "acme-internal-llm")),
-    Filters(sessions=("2", "5"), severities=("high", "critical"), tools=("search",)),
-]
+
+
+@dataclass(frozen=True)
+class System:
+    """A system's builder database and the filter values that select some of its rows."""
+
+    write: Callable[[str], str]  # writes the rows into an empty database's URL, returns the URL
+    adapter: object
+    t0: datetime
+    agents: tuple[str, ...]
+    models: tuple[str, ...]
+    sessions: tuple[str, ...]
+    timeline: str  # the session whose timeline is compared
+
+    def filters(self) -> list[Filters]:
+        t0 = self.t0
+        return [
+            Filters(),
+            Filters(
+                start=t0 + timedelta(hours=9, minutes=13), end=t0 + timedelta(days=2, hours=5, minutes=7)
+            ),
+            Filters(agents=self.agents, models=self.models),
+            Filters(sessions=self.sessions, severities=("high", "critical"), tools=("search",)),
+        ]
+
+
+_SENTINEL = sentinel_db.SentinelData.generate(seed=3)
+_PLATFORM = agent_platform_db.PlatformData.generate(seed=4)
+SYSTEMS = {
+    "cylestio": System(
+        lambda url: CylestioData.generate(seed=9).write_postgres(url), cylestio, T0,
+        ("support-bot", "coder"), ("gpt-4o", "acme-internal-llm"), ("2", "5"), "3",
+    ),
+    "sentinel": System(
+        _SENTINEL.write_postgres, sentinel.ADAPTER, sentinel_db.START,
+        ("support-bot", "research-agent"), (), tuple(s.session_id for s in _SENTINEL.sessions[:2]),
+        _SENTINEL.sessions[-1].session_id,
+    ),
+    "agent_platform": System(
+        _PLATFORM.write_postgres, agent_platform.ADAPTER, agent_platform_db.START,
+        ("researcher", "coder"), ("gpt-4o", "acme-internal-llm"), ("chat-01", "chat-03"), "chat-05",
+    ),
+}  # fmt: skip
 QUERIES = {
     "llm_usage": lambda b, f: queries.llm_usage(b, f),
     "llm_usage_daily_by_model": lambda b, f: queries.llm_usage(b, f, bucket="day", by="model"),
@@ -44,15 +85,17 @@ QUERIES = {
     "metric_stats": lambda b, f: queries.metric_stats(b, f),
     "event_counts": lambda b, f: queries.event_counts(b, f, by="type"),
     "sessions": lambda b, f: queries.session_summaries(b, f, order_by="cost"),
-    "timeline": lambda b, f: queries.session_timeline(b, "3"),
+    "timeline": lambda b, f, system: queries.session_timeline(b, system.timeline),
     "cost_per_task": lambda b, f: queries.cost_per_completed_task(b, f),
-    "kpis": lambda b, f: queries.overview_kpis(
-        b, replace(f, start=f.start or T0, end=f.end or T0 + timedelta(days=4))
+    "kpis": lambda b, f, system: queries.overview_kpis(
+        b, replace(f, start=f.start or system.t0, end=f.end or system.t0 + timedelta(days=4))
     ),
-    "what_changed": lambda b, f: pd.DataFrame(
+    "what_changed": lambda b, f, system: pd.DataFrame(
         {
             "text": [
-                queries.what_changed(b, replace(f, start=T0 + timedelta(days=2), end=T0 + timedelta(days=4)))
+                queries.what_changed(
+                    b, replace(f, start=system.t0 + timedelta(days=2), end=system.t0 + timedelta(days=4))
+                )
             ]
         }
     ),
@@ -63,12 +106,13 @@ QUERIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def backends(make_pg_database):
-    url = CylestioData.generate(seed=9).write_postgres(make_pg_database("pushdown"))
+@pytest.fixture(scope="module", params=sorted(SYSTEMS))
+def backends(request, make_pg_database):
+    system = SYSTEMS[request.param]
+    url = system.write(make_pg_database("pushdown"))
     store = open_source(url)
-    pushed = PushdownBackend(Database(url), cylestio, store.info)
-    return store, pushed
+    pushed = PushdownBackend(Database(url), system.adapter, store.info)
+    return system, store, pushed
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -102,33 +146,90 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
-@pytest.mark.parametrize("f", FILTERS, ids=["all", "window", "agents_models", "sessions_severities"])
-def test_every_query_gives_the_same_frame_in_postgres_as_in_duckdb(backends, name, f):
-    store, pushed = backends
-    _same(QUERIES[name](store, f), QUERIES[name](pushed, f))
+@pytest.mark.parametrize("which", range(4), ids=["all", "window", "agents_models", "sessions_severities"])
+def test_every_query_gives_the_same_frame_in_postgres_as_in_duckdb(backends, name, which):
+    system, store, pushed = backends
+    f = system.filters()[which]
+    query = QUERIES[name]
+    if name in ("kpis", "what_changed", "timeline"):  # periods and a session of the system's data
+        query = functools.partial(query, system=system)
+    _same(query(store, f), query(pushed, f))
+
+
+def test_every_system_yields_rows_to_compare(backends):
+    """The parity above means something only if each model table the system fills has rows."""
+    _, store, pushed = backends
+    counts = store.row_counts()
+    assert {t for t, n in counts.items() if n} == {t for t, n in pushed.row_counts().items() if n}
+    assert counts == pushed.row_counts()
 
 
 def test_pushdown_sends_only_aggregates(backends):
-    _, pushed = backends
+    _, _, pushed = backends
     got = queries.llm_usage(pushed, Filters(), bucket="day", by="model")
     assert len(got) < 100  # the rows that crossed the wire are the aggregate's, not the calls
 
 
-def test_summary_through_pushdown_equals_the_loaded_summary(make_pg_database):
+def _summary(url: str, *extra: str) -> dict:
     import json
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
+    out = subprocess.run(
+        [sys.executable, "-m", "data_layer", "summarize", url, "--json", *extra],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [sentinel_db.SentinelData.generate(seed=5), agent_platform_db.PlatformData.generate(seed=6)],
+    ids=["sentinel", "agent_platform"],
+)
+def test_summary_through_pushdown_equals_the_loaded_summary_for_every_system(make_pg_database, data):
+    from tests.summary_check import assert_same_summary
+
+    url = data.write_postgres(make_pg_database("pushsum"))
+    pushed = _summary(url, "--pushdown")
+    assert_same_summary(pushed, _summary(url))  # the reading report too, counted inside PostgreSQL
+    assert_same_summary({k: v for k, v in pushed.items() if k != "read"}, data.expected_summary())
+
+
+def test_pushdown_never_reads_the_platforms_api_keys(make_pg_database):
+    """A role without rights on api_keys gets the same pushed-down summary as the owner."""
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    from tests.summary_check import assert_same_summary
+
+    url = agent_platform_db.PlatformData.generate(seed=4).write_postgres(make_pg_database("pushkeys"))
+    name = f"agentwatch_pushdown_{uuid.uuid4().hex[:8]}"
+    role = sql.Identifier(name)
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(sql.SQL("create role {} login").format(role))
+        con.execute(sql.SQL("grant select on all tables in schema public to {}").format(role))
+        con.execute(sql.SQL("revoke all on api_keys from {}").format(role))
+    try:
+        reader = make_url(url).set(username=name).render_as_string(hide_password=False)
+        assert_same_summary(_summary(reader, "--pushdown"), _summary(url, "--pushdown"))
+        assert open_pushdown(reader).row_counts()["llm_calls"] > 0
+    finally:
+        with psycopg.connect(url, autocommit=True) as con:
+            con.execute(sql.SQL("drop owned by {}").format(role))
+            con.execute(sql.SQL("drop role {}").format(role))
+
+
+def test_summary_through_pushdown_equals_the_loaded_summary(make_pg_database):
     url = CylestioData.generate(seed=4).write_postgres(make_pg_database("pushsum"))
 
     def summary(*extra: str) -> dict:
-        out = subprocess.run(
-            [sys.executable, "-m", "data_layer", "summarize", url, "--json", *extra],
-            capture_output=True, text=True, cwd=ROOT, check=True,
-        )  # fmt: skip
-        return json.loads(out.stdout)
+        return _summary(url, *extra)
 
     from tests.summary_check import assert_same_summary
 
@@ -139,8 +240,12 @@ def test_summary_through_pushdown_equals_the_loaded_summary(make_pg_database):
 def test_only_sources_mapped_in_sql_can_be_pushed_down(make_pg_database, tmp_path):
     from data_layer.sources import can_push_down
 
-    url = CylestioData.generate(seed=4).write_postgres(make_pg_database("pushable"))
-    assert can_push_down(url)
+    for data in (
+        CylestioData.generate(seed=4),
+        sentinel_db.SentinelData.generate(),
+        agent_platform_db.PlatformData(),
+    ):
+        assert can_push_down(data.write_postgres(make_pg_database("pushable")))
     assert not can_push_down(tmp_path / "a.db")
 
 
@@ -193,3 +298,23 @@ def test_a_source_without_an_agent_table_lists_the_agents_its_rows_name_as_the_s
         assert list(queries.filter_options(backend)["agents"]) == want
         rows = queries.filtered_rows(backend, "agents", Filters())
         assert sorted(rows["agent"]) == want and rows.drop(columns="agent").isna().all().all()
+
+
+@pytest.mark.parametrize("page", ["overview", "cost", "tokens", "latency", "security", "sessions", "data"])
+@pytest.mark.parametrize("system", ["sentinel", "agent_platform"])
+def test_every_page_renders_pushed_down_on_every_system(make_pg_database, monkeypatch, system, page):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr("data_layer.sources.PUSHDOWN_ROWS", 0)
+    if system not in _URLS:
+        _URLS[system] = SYSTEMS[system].write(make_pg_database("pushapp"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.secrets["connections"] = {"agentwatch": {"url": _URLS[system]}}
+    at.session_state["range"] = "All"
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert at.session_state["last_good"].pushdown

@@ -130,7 +130,7 @@ PUSHDOWN_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_ROWS", "5000000"))
 
 def can_push_down(source: str | Path) -> bool:
     """Whether queries on this source can run inside it: a PostgreSQL database whose adapter
-    maps it in SQL (Cylestio Monitor's schema; the others are loaded)."""
+    maps it in SQL (every system Agentwatch reads from PostgreSQL does)."""
     location = Location.parse(source)
     if not location.is_postgres:
         return False

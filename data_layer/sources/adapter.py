@@ -18,6 +18,10 @@ from data_layer.model import TABLES, Telemetry
 from data_layer.report import ReadingReport
 from data_layer.sources.database import Database, Progress
 
+# A model table in the source's terms: Core, a union of shapes, or SQL text where the mapping
+# needs the source's own functions (jsonb, unnest, recursion).
+ModelSelect = sa.Select | sa.CompoundSelect | sa.TextualSelect
+
 
 @dataclass(frozen=True)
 class Adapter:
@@ -40,7 +44,7 @@ class Adapter:
     load: Callable[[Database, Progress], Telemetry] | None = None
     recognises_file: Callable[[Path, str], bool] | None = None
     load_file: Callable[[Path, str, Progress], Telemetry] | None = None
-    model_selects: Callable[[Database], dict[str, sa.Select]] | None = None
+    model_selects: Callable[[Database], dict[str, ModelSelect]] | None = None
     # With model_selects: the reading report of those SELECTs, from the source tables' row counts
     # (pushdown settles it against the model's counts, as a load does).
     reading: Callable[[Database, dict[str, int]], ReadingReport] | None = None
@@ -78,7 +82,7 @@ def optional_column(table: sa.TableClause, name: str) -> sa.ColumnElement:
     return table.c[name] if name in table.c else sa.null()
 
 
-def select_fields(selects: dict[str, sa.Select]) -> dict[str, str]:
+def select_fields(selects: dict[str, ModelSelect]) -> dict[str, str]:
     """``table.column`` of the source -> ``table.column`` of the model, read off the SELECTs' labels.
 
     For the reading report: the SELECTs already say which source column feeds which model column,

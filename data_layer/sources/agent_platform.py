@@ -10,7 +10,9 @@ read-only role without SELECT on it loads the source just as well.
 
 The SELECTs stay dialect-neutral (PostgreSQL's jsonb and TEXT[] arrive as JSON text and lists,
 a SQLite copy of the schema holds both as JSON text); JSON and arrays are taken apart in DuckDB
-on the fetched frames, so both engines share one path.
+on the fetched frames, so both engines share one path. Pushdown maps the same tables in
+PostgreSQL's own SQL (``agent_platform_sql``, which also holds the task statuses and metadata keys
+both read), held to the same frames by tests.
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ import sqlalchemy as sa
 from data_layer.model import TASK_STATUSES, Telemetry
 from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, optional_column, select_fields
+from data_layer.sources.agent_platform_sql import (
+    CALL_FIELDS,
+    CALL_HINTS,
+    METADATA_NOT_AN_OBJECT,
+    TASK_TITLE,
+    model_selects,
+    reading_report,
+    task_status_case,
+)
 from data_layer.sources.database import Database, Progress
 
 SYSTEM = "agent-platform"
@@ -32,9 +43,8 @@ _NEEDS = (
 
 # The platform's tables this adapter reads. api_keys is deliberately absent.
 _READ = ("agents", "tasks", "chat_sessions", "chat_messages", "agent_configurations", "metrics")
-# Only messages whose metadata mentions one of these can record an LLM call: filtering in the
-# source keeps a large chat history from crossing the wire just to be discarded.
-_CALL_HINTS = ("%model%", "%token%")
+# Only messages whose metadata mentions one of CALL_HINTS can record an LLM call: filtering in
+# the source keeps a large chat history from crossing the wire just to be discarded.
 # Configuration keys worth a note (the model an agent is set to use), and keys never shown.
 _MODEL_KEYS = ("%model", "%model\\_name")
 _SECRET_KEYS = ("%key%", "%secret%", "%token%", "%password%", "%passwd%", "%credential%")
@@ -74,13 +84,10 @@ def load(db: Database, progress: Progress) -> Telemetry:
     counts = _source_counts(db, raw)
     report = ReadingReport(read=dict(counts)).map(select_fields(source_selects(db)))
     report.skip(
-        "chat message metadata naming a model that is not a JSON object (read as a chat event only)",
+        METADATA_NOT_AN_OBJECT,
         _not_json_objects(raw["call_candidates"]["metadata"]),
     )
-    report.assume(
-        "Times without a time zone are UTC.",
-        "A call's agent is its sender when that is an agent, else its session's only agent participant.",
-    )
+    report.assume(*READ_ASSUMPTIONS)
     return Telemetry(
         system=SYSTEM,
         tables=tables,
@@ -181,7 +188,7 @@ def source_selects(db: Database) -> dict[str, sa.Select]:
             metadata_text.label("metadata"),
         )
         .select_from(sent)
-        .where(sa.or_(*(metadata_text.like(hint) for hint in _CALL_HINTS))),
+        .where(sa.or_(*(metadata_text.like(hint) for hint in CALL_HINTS))),
         "metrics": sa.select(
             metrics.c.timestamp.label("ts"),
             metrics.c.agent_name.label("agent"),
@@ -217,7 +224,12 @@ def _model_settings_select(configs: sa.TableClause) -> sa.Select:
 
 # JSON helpers: a value counts only when it has the expected JSON type, so {"model": {...}} is
 # no model name and {"tokens_in": "n/a"} no token count.
-_MACROS = """
+READ_ASSUMPTIONS = (
+    "Times without a time zone are UTC.",
+    "A call's agent is its sender when that is an agent, else its session's only agent participant.",
+)
+
+_MACROS = f"""
 create temp macro as_json(v) as
     case when json_valid(v::varchar) and json_type(v::varchar) = 'OBJECT' then v::varchar::json end;
 create temp macro json_text(j, p) as
@@ -234,25 +246,22 @@ create temp macro text_list(v) as
         when json_type(to_json(v)) = 'ARRAY' then from_json(to_json(v), '["VARCHAR"]')
         when json_valid(v::varchar) and json_type(v::varchar) = 'ARRAY'
             then from_json(v::varchar, '["VARCHAR"]')
-        when trim(v::varchar) like '{%}'  -- PostgreSQL's array literal, if a copy kept it as text
-            then list_transform(string_split(nullif(trim(trim(v::varchar), '{}'), ''), ','),
+        when trim(v::varchar) like '{{%}}'  -- PostgreSQL's array literal, if a copy kept it as text
+            then list_transform(string_split(nullif(trim(trim(v::varchar), '{{}}'), ''), ','),
                                 lambda x: trim(x, ' "'))
     end;
-create temp macro task_status(s) as
-    case
-        when s in ('pending', 'queued', 'assigned', 'created', 'new', 'scheduled') then 'pending'
-        when s in ('running', 'in_progress', 'started', 'processing') then 'running'
-        when s in ('blocked', 'paused', 'on_hold') then 'blocked'
-        when s in ('completed', 'complete', 'done', 'success', 'succeeded', 'finished') then 'completed'
-        when s in ('failed', 'failure', 'error', 'errored', 'timeout', 'timed_out') then 'failed'
-        when s in ('cancelled', 'canceled', 'aborted') then 'cancelled'
-        else s
-    end;
+create temp macro task_status(s) as {task_status_case("s")};
 """
 
-_TASKS = """
+
+def _first(read: str, paths: tuple[str, ...]) -> str:
+    """coalesce(read(j, '$.a'), read(j, '$.b.c')...): the first path that holds a value."""
+    return "coalesce(" + ", ".join(f"{read}(j, '$.{p}')" for p in paths) + ")"
+
+
+_TASKS = f"""
 select task_id, agent, type,
-       coalesce(json_text(j, '$.title'), json_text(j, '$.name'), json_text(j, '$.description')) as title,
+       {_first("json_text", TASK_TITLE)} as title,
        task_status(replace(replace(lower(trim(status)), '-', '_'), ' ', '_')) as status,
        created_at, started_at, completed_at
 from (select *, as_json(payload) as j from tasks)
@@ -280,22 +289,16 @@ from chat_sessions s left join agent_of a using (session)
 # An LLM call is a message whose metadata names a model or counts tokens. Its agent is the
 # sender when that is an agent, else the session's agent (assistant messages are often sent as
 # "assistant" rather than by the agent's id).
-_LLM_CALLS = """
+_LLM_CALLS = f"""
 with m as (select *, as_json(metadata) as j from call_candidates),
 call as (
     select call_id, ts, agent, session,
-        coalesce(json_text(j, '$.model'), json_text(j, '$.llm_model'), json_text(j, '$.model_name'))
-            as model,
-        coalesce(json_number(j, '$.tokens_in'), json_number(j, '$.input_tokens'),
-                 json_number(j, '$.prompt_tokens'), json_number(j, '$.usage.tokens_in'),
-                 json_number(j, '$.usage.input_tokens'), json_number(j, '$.usage.prompt_tokens'))
-            as tokens_in,
-        coalesce(json_number(j, '$.tokens_out'), json_number(j, '$.output_tokens'),
-                 json_number(j, '$.completion_tokens'), json_number(j, '$.usage.tokens_out'),
-                 json_number(j, '$.usage.output_tokens'), json_number(j, '$.usage.completion_tokens'))
-            as tokens_out,
-        coalesce(json_number(j, '$.cost_usd'), json_number(j, '$.cost')) as cost_usd,
-        coalesce(json_number(j, '$.latency_ms'), json_number(j, '$.duration_ms')) as latency_ms,
+        {
+    ", ".join(
+        f"{_first('json_text' if kind == 'model' else 'json_number', paths)} as {kind}"
+        for kind, paths in CALL_FIELDS.items()
+    )
+},
         json_text(j, '$.error') as error
     from m where j is not null
 )
@@ -387,4 +390,8 @@ ADAPTER = Adapter(
     provides=frozenset({"agents", "tasks", "sessions", "events", "llm_calls", "metrics"}),
     recognises=recognises,
     load=load,
+    model_selects=model_selects,
+    reading=reading_report,
+    tables=_READ,
+    events_table="chat_messages",
 )

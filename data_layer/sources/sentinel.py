@@ -7,6 +7,8 @@ long ``metrics`` table. Alert thresholds live in ``monitoring_configuration.aler
 
 The SELECTs below are plain Core (casts, joins), so PostgreSQL and SQLite run the same ones;
 the JSON columns are fetched as text and expanded in DuckDB, one path for both engines.
+Pushdown maps the same tables in PostgreSQL's own SQL (``sentinel_sql``), held to the same
+frames by tests.
 Sentinel's agents are keyed by UUID but their names are unique per deployment, so the name is
 the ``agent`` key: readable in charts and the same in every table.
 """
@@ -22,6 +24,15 @@ from data_layer.model import Telemetry, to_utc
 from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, optional_column, select_fields
 from data_layer.sources.database import Database, Progress
+from data_layer.sources.sentinel_sql import (
+    CUSTOM_NOT_A_NUMBER,
+    DISABLED,
+    NOT_A_NUMBER,
+    SAME_NAME,
+    THRESHOLD_NOT_A_NUMBER,
+    model_selects,
+    reading_report,
+)
 
 SYSTEM = "sentinel"
 _NEEDS = (
@@ -125,15 +136,13 @@ def load(db: Database, progress: Progress) -> Telemetry:
     progress("Reading performance metrics", None)
     raw = db.read(selects["samples"], progress, "performance metrics")
     report = ReadingReport(read={"ai_agents": len(read_agents), "performance_metrics": len(raw)})
-    report.skip(
-        "ai_agents row whose name a more recently seen agent also has", len(read_agents) - len(agents)
-    )
+    report.skip(SAME_NAME, len(read_agents) - len(agents))
     samples, not_numbers = _numeric(raw)
     del raw
-    report.skip("performance_metrics value that is not a number", not_numbers)
+    report.skip(NOT_A_NUMBER, not_numbers)
     progress("Expanding custom metrics", None)
     metrics, skipped = _metrics(samples)
-    report.skip("custom_metrics value that is not a number", skipped)
+    report.skip(CUSTOM_NOT_A_NUMBER, skipped)
     del samples
     tables = {"agents": agents, "metrics": metrics}
     notes.insert(
@@ -277,11 +286,11 @@ def _thresholds(
     notes = []
     disabled = int(db.read(selects["disabled_configs"]).iloc[0, 0])
     report.count("monitoring_configuration", len(configs) + disabled)
-    report.skip("disabled monitoring configuration", disabled)
+    report.skip(DISABLED, disabled)
     if disabled:
         notes.append(f"Disabled monitoring configurations, left out of the thresholds: {disabled:,}.")
     odd = int(rows["value"].isna().sum())
-    report.skip("alert threshold that is not a number", odd)
+    report.skip(THRESHOLD_NOT_A_NUMBER, odd)
     if odd:
         notes.append(f"Alert thresholds that are not numbers, skipped: {odd:,}.")
     return rows.dropna(subset=["value"]), notes
@@ -311,4 +320,7 @@ ADAPTER = Adapter(
     provides=frozenset({"agents", "metrics", "thresholds", "events"}),
     recognises=recognises,
     load=load,
+    model_selects=model_selects,
+    reading=reading_report,
+    tables=_TABLES,
 )
