@@ -39,9 +39,9 @@ def _median_ms(run, repeat: int = REPEAT) -> float:
     return statistics.median(times)
 
 
-def measure(n: int, kind: str) -> dict:
+def measure(n: int, kind: str, repeat: int = REPEAT) -> dict:
     from bench import prepare
-    from data_layer.sources import Location, open_source
+    from data_layer.sources import open_source
 
     source = prepare.source(kind, n)
     started = time.perf_counter()
@@ -49,28 +49,53 @@ def measure(n: int, kind: str) -> dict:
     load_s = time.perf_counter() - started
     peak = _peak_rss_mb()
 
+    ui_setup = _app_setup(store, source)
+    baseline, frames, filters = ui_setup["baseline"], ui_setup["frames"], ui_setup["filters"]
+    pages = {}
+    for page, (statements, rerun_ms) in _recorded_pages(store, source, ui_setup["changed"]).items():
+        pages[page] = {
+            "query_ms": _median_ms(lambda statements=statements: [store.run(s) for s in statements], repeat),
+            "queries": len(statements),
+            "baseline_ms": (  # a page the baseline has no counterpart for is shown without one
+                _median_ms(lambda page=page: baseline[page](frames, filters), repeat)
+                if page in baseline
+                else None
+            ),
+            "rerun_ms": rerun_ms,
+        }
+    return {"n": n, "source": kind, "load_s": load_s, "peak_rss_mb": peak, "pages": pages}
+
+
+def _app_setup(store, source: str) -> dict:
+    """The filter change every page is measured after, and the baseline's frames and filters."""
     from streamlit import config
-    from streamlit.testing.v1 import AppTest
 
     config.set_option("client.showErrorDetails", "full")  # a failing page says why
 
     from bench.baseline import PAGES as BASELINE
     from bench.baseline import Frames
-    from data_layer.store import Store
+    from data_layer.filters import Filters
+    from data_layer.sources import Location
     from ui import filters as ui_filters
     from ui import source as ui_source
-    from ui.pages_list import PAGES  # after the load: streamlit's memory is not the load's
 
     # The app finds the store already loaded, as a second session on the same source would.
     ui_source._cache().get(Location.parse(source).identity(), lambda: store, refreshable=False)
     agents = sorted(store.execute("select agent from agents")["agent"])[:2]
     end = ui_filters.anchor(store)
-    changed = {"range": "30d", "agents": agents}
-    frames = Frames.load(store)
-
-    from data_layer.filters import Filters
-
     filters = Filters(start=end - timedelta(days=30), end=end, agents=tuple(agents))
+    changed = {"range": "30d", "agents": agents}
+    return {"changed": changed, "frames": Frames.load(store), "filters": filters, "baseline": BASELINE}
+
+
+def _recorded_pages(store, source: str, changed: dict) -> dict[str, tuple[list, float]]:
+    """Per page, every statement one AppTest rerun after the filter change sends, and the
+    rerun's time."""
+    from streamlit.testing.v1 import AppTest
+
+    from data_layer.store import Store
+    from ui.pages_list import PAGES  # after the load: streamlit's memory is not the load's
+
     pages = {}
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
@@ -97,23 +122,18 @@ def measure(n: int, kind: str) -> dict:
             Store.run = original
         if at.exception:
             raise RuntimeError(f"{page}: {at.exception[0].message}\n{''.join(at.exception[0].stack_trace)}")
-        statements = list(recorded)
-        pages[page] = {
-            "query_ms": _median_ms(lambda statements=statements: [store.run(s) for s in statements]),
-            "queries": len(statements),
-            "baseline_ms": _median_ms(lambda page=page: BASELINE[page](frames, filters)),
-            "rerun_ms": rerun_ms,
-        }
-    return {"n": n, "source": kind, "load_s": load_s, "peak_rss_mb": peak, "pages": pages}
+        pages[page] = (recorded, rerun_ms)
+    return pages
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--source", choices=["sqlite", "postgres", "parquet"], required=True)
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="runs per median (noisy machine: more)")
     args = parser.parse_args()
     os.environ.setdefault("AGENTWATCH_DEMO_DIR", str(ROOT / "bench" / "out" / "demo"))
-    print(json.dumps(measure(args.n, args.source)))
+    print(json.dumps(measure(args.n, args.source, args.repeat)))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def run_one(n: int, source: str) -> dict:
+def run_one(n: int, source: str, repeat: int) -> dict:
     """Measure one (N, source) in a fresh process; its last stdout line is the JSON result.
 
     The source is generated first, in a process of its own: generating 10M rows takes gigabytes,
@@ -36,7 +36,7 @@ def run_one(n: int, source: str) -> dict:
     prepare = f"from bench import prepare; prepare.source({source!r}, {n})"
     subprocess.run([sys.executable, "-c", prepare], cwd=ROOT, env=env, check=True)
     done = subprocess.run(
-        [sys.executable, "-m", "bench.measure", "--n", str(n), "--source", source],
+        [sys.executable, "-m", "bench.measure", "--n", str(n), "--source", source, "--repeat", str(repeat)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -75,9 +75,11 @@ def table(runs: list[dict]) -> str:
             f"  {'page':<10} {'ours ms':>9} {'pandas ms':>10} {'ratio':>7} {'rerun ms':>9} {'queries':>8}"
         )
         for page, p in run["pages"].items():
-            ratio = p["baseline_ms"] / p["query_ms"] if p["query_ms"] else float("inf")
+            base = p["baseline_ms"]
+            ratio = "" if base is None else f"{base / p['query_ms']:.1f}x" if p["query_ms"] else "inf"
+            base = "–" if base is None else f"{base:.1f}"
             lines.append(
-                f"  {page:<10} {p['query_ms']:>9.1f} {p['baseline_ms']:>10.1f} {ratio:>6.1f}x"
+                f"  {page:<10} {p['query_ms']:>9.1f} {base:>10} {ratio:>7}"
                 f" {p['rerun_ms']:>9.0f} {p['queries']:>8}"
             )
     return "\n".join(lines)
@@ -91,6 +93,7 @@ def main() -> None:
     parser.add_argument("--sizes", help="comma-separated N, overriding --quick")
     parser.add_argument("--sharded", action="store_true", help="pushdown sharded over postgres_fdw, alone")
     parser.add_argument("--sharded-n", type=int, default=200_000, help="LLM calls for --sharded")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per median (noisy machine: more)")
     args = parser.parse_args()
     if args.sharded:
         from bench.sharded import table as sharded_table
@@ -110,7 +113,7 @@ def main() -> None:
     for n in sizes:
         for source in args.sources.split(","):
             print(f"measuring N={n:,} {source}...", file=sys.stderr, flush=True)
-            runs.append(run_one(n, source))
+            runs.append(run_one(n, source, args.repeat))
             print(table(runs[-1:]), flush=True)
     _footer()
     if args.json:

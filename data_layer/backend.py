@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -113,22 +114,46 @@ class SourceFacts:
 
 
 def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
-    """Give integer result columns a nullable integer dtype, so a missing count stays NA."""
-    for col in getattr(stmt, "selected_columns", ()):
-        if col.name not in frame.columns:
-            continue
-        if isinstance(col.type, sa.Integer) and frame[col.name].dtype != "Int64":
-            frame[col.name] = frame[col.name].astype("Int64")  # the database's integers: exact
-        elif isinstance(col.type, sa.Double) and frame[col.name].dtype != "float64":
-            frame[col.name] = frame[col.name].astype("float64")
-    return frame
+    """Give integer result columns a nullable integer dtype, so a missing count stays NA; times
+    UTC-aware and ENUM columns text, as ``utc_times``."""
+    types = {col.name: col.type for col in getattr(stmt, "selected_columns", ())}
+    return _conformed(frame, types)
 
 
 def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
     """Mark naive result times as UTC: the store holds UTC, and callers should not have to know."""
-    for col in frame.columns:
-        if pd.api.types.is_datetime64_dtype(frame[col].dtype):
-            frame[col] = frame[col].dt.tz_localize("UTC")
-        elif isinstance(frame[col].dtype, pd.CategoricalDtype):  # an ENUM column: callers get text
-            frame[col] = frame[col].astype("string")
-    return frame
+    return _conformed(frame, {})
+
+
+def _conformed(frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> pd.DataFrame:
+    """The result frame with the dtypes callers get, built in one go.
+
+    Assigning converted columns one by one into the frame costs ~1 ms a column in pandas; a
+    dozen-column result then took longer to retype than DuckDB took to compute it. Building a
+    new frame from the converted arrays costs a fraction of that, and a ``BIGINT`` without NULLs
+    becomes a nullable integer array with no copy and no checks.
+    """
+    arrays: dict[int, object] = {}
+    changed = False
+    for i, (name, series) in enumerate(frame.items()):
+        kind, dtype = types.get(name), series.dtype
+        if isinstance(kind, sa.Integer) and dtype == np.int64:  # the database's integers: exact
+            values = series.to_numpy()
+            arrays[i] = pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool))
+        elif isinstance(kind, sa.Integer) and dtype != "Int64":
+            arrays[i] = series.astype("Int64").array
+        elif isinstance(kind, sa.Double) and dtype != "float64":
+            arrays[i] = series.astype("float64").array
+        elif pd.api.types.is_datetime64_dtype(dtype):
+            arrays[i] = series.dt.tz_localize("UTC").array
+        elif isinstance(dtype, pd.CategoricalDtype):  # an ENUM column: callers get text
+            arrays[i] = series.array.astype("string")
+        else:
+            arrays[i] = series.array
+            continue
+        changed = True
+    if not changed:
+        return frame
+    result = pd.DataFrame(arrays, index=frame.index, copy=False)
+    result.columns = frame.columns
+    return result

@@ -86,13 +86,16 @@ class Store(SourceFacts):
 
     def execute(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run a query with bound parameters; times in the result come back as UTC-aware."""
-        with self.cursor() as cur:
-            return utc_times(cur.execute(sql, params or []).df())
+        return utc_times(self._fetch(sql, params))
 
     def run(self, stmt: sa.Executable) -> pd.DataFrame:
         """Run a SQLAlchemy Core statement built by ``data_layer.queries``."""
         sql, params = compile_statement(stmt)
-        return typed_result(self.execute(sql, params), stmt)
+        return typed_result(self._fetch(sql, params), stmt)  # retypes times too: one pass
+
+    def _fetch(self, sql: str, params: list | dict | None) -> pd.DataFrame:
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).df()
 
 
 # Text columns with few distinct values, held as ENUMs: one byte a row instead of sixteen, and
