@@ -35,32 +35,22 @@ def run_one(n: int, source: str, repeat: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     prepare = f"from bench import prepare; prepare.source({source!r}, {n})"
     subprocess.run([sys.executable, "-c", prepare], cwd=ROOT, env=env, check=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.measure", "--n", str(n), "--source", source, "--repeat", str(repeat)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"bench.measure {n} {source} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _child("bench.measure", "--n", str(n), "--source", source, "--repeat", str(repeat))
 
 
 def run_sharded(n: int) -> dict:
     """The sharded pushdown run in a process of its own; it starts and removes its clusters."""
+    return _child("bench.sharded", "--n", str(n))
+
+
+def _child(module: str, *args: str) -> dict:
+    """Run ``python -m module args`` in a process of its own and read the JSON its last line prints."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "bench.sharded", "--n", str(n)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, env=env, check=False
     )
     if done.returncode != 0:
-        raise SystemExit(f"bench.sharded {n} failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{module} {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
-
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
 from data_layer.report import ReadingReport
@@ -46,7 +44,7 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         report = ReadingReport().assume(
             "Span times are HrTime [seconds, nanoseconds] since the epoch, UTC (as OpenTelemetry JS defines)."
         )
-        notes = _read(con, path, kind, report)
+        notes = records.json_objects(con, path, kind, report, "raw", "json")
         con.execute(_SPANS)
         total, timed = con.execute("select count(*), count(start_at) from spans").fetchall()[0]
         if total == 0:
@@ -60,25 +58,6 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         return spans.telemetry_from_spans(
             con, system=SYSTEM, source_tables={"spans": total}, notes=notes, progress=progress, report=report
         )
-
-
-def _read(con: duckdb.DuckDBPyConnection, path: Path, kind: str, report: ReadingReport) -> list[str]:
-    """Table ``raw``, one span object per row; a cut last line is skipped and counted."""
-    fmt = "newline_delimited" if kind == "jsonl" else "auto"
-    sql = (
-        "create or replace table raw as select json from read_json_objects(?, format := ?,"
-        " ignore_errors := ?, maximum_object_size := ?) where json is not null"
-    )
-    params = [str(path), fmt, False, records.max_object_size(path)]
-    try:
-        con.execute(sql, params)
-        return []
-    except duckdb.Error as err:
-        if not (kind == "jsonl" and records.last_line_is_cut(path) and records.bad_lines(con, path) == 1):
-            raise records.unreadable(shown_name(path), kind, err) from err
-    con.execute(sql, [*params[:2], True, params[3]])
-    report.skip(records.CUT_LAST_LINE, 1, [records.last_line_number(path)])
-    return ["The last line of the file was cut off (a file still being written?); its spans were skipped."]
 
 
 # HrTime -> nanoseconds as an integer, so no precision is lost; NULL unless it is a [s, ns] pair.

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
-
 from data_layer.errors import BadExport
 from data_layer.model import Telemetry
 from data_layer.report import ReadingReport
@@ -51,7 +49,9 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
         progress(f"Reading spans from {name}", None)
         con.execute(_MACROS)
         report = ReadingReport().assume("Span times are nanoseconds since the epoch, UTC (as OTLP defines).")
-        notes = read_requests(con, path, kind, report)
+        notes = records.json_objects(
+            con, path, kind, report, "requests", "row_number() over () as request, json"
+        )
         con.execute(_RAW_SPANS)
         con.execute(f"create table spans as select * from ({_SPANS_FROM_REQUESTS})")  # noqa: S608
         counts = con.execute("select count(*), count(distinct service) from spans").fetchall()[0]
@@ -68,27 +68,6 @@ def load_file(path: Path, kind: str, progress: Progress) -> Telemetry:
             progress=progress,
             report=report,
         )
-
-
-def read_requests(con: duckdb.DuckDBPyConnection, path: Path, kind: str, report: ReadingReport) -> list[str]:
-    """Table ``requests``, one ExportTraceServiceRequest per row; a cut last line is skipped and counted."""
-    name = shown_name(path)
-    fmt = "newline_delimited" if kind == "jsonl" else "auto"
-    sql = (
-        "create or replace table requests as select row_number() over () as request, json"
-        " from read_json_objects(?, format := ?, ignore_errors := ?, maximum_object_size := ?)"
-        " where json is not null"
-    )
-    params = [str(path), fmt, False, records.max_object_size(path)]
-    try:
-        con.execute(sql, params)
-        return []
-    except duckdb.Error as err:
-        if not (kind == "jsonl" and records.last_line_is_cut(path) and records.bad_lines(con, path) == 1):
-            raise records.unreadable(name, kind, err) from err
-    con.execute(sql, [*params[:2], True, params[3]])
-    report.skip(records.CUT_LAST_LINE, 1, [records.last_line_number(path)])
-    return ["The last line of the file was cut off (a file still being written?); its spans were skipped."]
 
 
 # OTLP/JSON AnyValue -> plain JSON. Arrays and key-value lists of scalars become JSON arrays and

@@ -266,3 +266,30 @@ def detail(err: BaseException) -> str:
     # folders are nobody's business, and the user knows which file they gave.
     text = re.sub(r"""\s*(['"])(?:/|[A-Za-z]:\\)[^'"]*\1""", "", text)
     return text.strip().rstrip(".")[:200]
+
+
+def json_objects(
+    con: duckdb.DuckDBPyConnection, path: Path, kind: str, report: ReadingReport, table: str, columns: str
+) -> list[str]:
+    """Table ``table`` of ``columns`` over the file's JSON objects, one a row (the column ``json``).
+
+    A JSON-lines file whose only bad line is a cut last one loads its complete lines and counts
+    the cut one in the report; any other unreadable file is a ``BadExport``. ``table`` and
+    ``columns`` are the callers' constants, never text from a file.
+    """
+    fmt = "newline_delimited" if kind == "jsonl" else "auto"
+    sql = (
+        f"create or replace table {table} as select {columns}"  # noqa: S608
+        " from read_json_objects(?, format := ?, ignore_errors := ?, maximum_object_size := ?)"
+        " where json is not null"
+    )
+    params = [str(path), fmt, False, max_object_size(path)]
+    try:
+        con.execute(sql, params)
+        return []
+    except duckdb.Error as err:
+        if not (kind == "jsonl" and last_line_is_cut(path) and bad_lines(con, path) == 1):
+            raise unreadable(shown_name(path), kind, err) from err
+    con.execute(sql, [*params[:2], True, params[3]])
+    report.skip(CUT_LAST_LINE, 1, [last_line_number(path)])
+    return ["The last line of the file was cut off (a file still being written?); its spans were skipped."]
