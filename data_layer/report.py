@@ -96,8 +96,9 @@ class ReadingReport:
             "assumptions": list(self.assumptions),
         }
 
-    def sentences(self) -> list[str]:
-        """The report in plain words, for the Data page and the command line's text form."""
+    def sentences(self, *, fields: bool = True) -> list[str]:
+        """The report in plain words, for the Data page and the command line's text form;
+        ``fields=False`` leaves out the field mapping (the Data page shows it as a table)."""
         listed = self.read and set(self.read) != {"records"}
         out = [f"Read {self.records:,} records" + (f" ({_listed(self.read)})." if listed else ".")]
         if not self.skipped:
@@ -106,7 +107,7 @@ class ReadingReport:
             where = self.lines.get(reason)
             at = f" (line {', '.join(map(str, where))}{'…' if n > len(where) else ''})" if where else ""
             out.append(f"Not read, {reason}: {n:,}{at}.")
-        if self.fields:
+        if fields and self.fields:
             out.append("Read as: " + ", ".join(f"{src} → {col}" for src, col in self.fields.items()) + ".")
         out.extend(f"Assumed: {a}" for a in self.assumptions)
         return out

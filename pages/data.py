@@ -50,8 +50,11 @@ quality = store.data_quality()
 table(quality)
 
 st.subheader("What was read")
-for sentence in info.report.sentences():
+for sentence in info.report.sentences(fields=False):
     st.text(f"• {sentence}")
+if info.report.fields:
+    with st.expander(f"Which source field became which model column ({len(info.report.fields)})"):
+        table(pd.DataFrame(list(info.report.fields.items()), columns=["source field", "model column"]))
 
 if info.notes:
     st.subheader("How the source was read")

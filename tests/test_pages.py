@@ -388,6 +388,10 @@ def check_data(at: AppTest, store: Store, f: Filters) -> None:
     assert dict(zip(model_table["table"], model_table["rows"], strict=True)) == store.row_counts()
     texts = [t.value for t in at.text]
     assert f"• {store.info.report.sentences()[0]}" in texts, texts  # what was read, in plain words
+    fields = store.info.report.fields
+    if fields:  # the field mapping as a table: source field -> model column, every one
+        (mapping,) = [d.value for d in at.dataframe if "source field" in d.value.columns]
+        assert dict(zip(mapping["source field"], mapping["model column"], strict=True)) == fields
 
 
 def check_explore(at: AppTest, store: Store, f: Filters) -> None:
