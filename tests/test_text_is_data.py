@@ -177,13 +177,13 @@ def test_a_sql_looking_filter_value_selects_exactly_its_rows(cylestio):
 def test_text_from_the_data_never_reaches_sql_text(export, monkeypatch):
     """Every statement the pages run, with hostile filters and a hostile search: values are bound."""
     seen: list[tuple[str, object]] = []
-    run = Store.execute
+    run = Store._fetch  # the one place every statement of the store passes through, as SQL text
 
     def spy(self, sql, params=None):
         seen.append((sql, params))
         return run(self, sql, params)
 
-    monkeypatch.setattr(Store, "execute", spy)
+    monkeypatch.setattr(Store, "_fetch", spy)
     state = {"agents": [HOSTILE[1]], "models": [HOSTILE[2]], "session_search": HOSTILE[3]}
     for page in PAGES:
         assert_text_is_text(open_page(export, page, **state), page)
