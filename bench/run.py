@@ -2,12 +2,14 @@
 
     python bench/run.py [--quick] [--json bench/results.json] [--sources sqlite,postgres,parquet]
     python bench/run.py --sharded [--sharded-n 200000] [--json bench/results-sharded.json]
+    python bench/run.py --summarize [--repeat 5]
 
 --quick runs 100k and 1M LLM calls; the full run adds 10M. Each (N, source) is measured in its
 own process (bench/measure.py), so peak memory is that load's alone. The table printed gives,
 per page, our query time, the baseline's, the ratio baseline/ours, and a full AppTest rerun.
 --sharded is a run of its own, outside --quick: pushdown on PostgreSQL sharded over two more
-clusters through postgres_fdw (bench/sharded.py).
+clusters through postgres_fdw (bench/sharded.py). --summarize is one too: the summarize command
+against a pandas reader on the 1M-call SQLite, cold processes (bench/summarize.py).
 """
 
 from __future__ import annotations
@@ -84,7 +86,14 @@ def main() -> None:
     parser.add_argument("--sharded", action="store_true", help="pushdown sharded over postgres_fdw, alone")
     parser.add_argument("--sharded-n", type=int, default=200_000, help="LLM calls for --sharded")
     parser.add_argument("--repeat", type=int, default=5, help="runs per median (noisy machine: more)")
+    parser.add_argument("--summarize", action="store_true", help="summarize against pandas, alone")
     args = parser.parse_args()
+    if args.summarize:
+        from bench.summarize import table as summarize_table
+
+        print(summarize_table(_child("bench.summarize", "--repeat", str(args.repeat))), flush=True)
+        _footer()
+        return
     if args.sharded:
         from bench.sharded import table as sharded_table
 

@@ -65,14 +65,14 @@ def _one_line(message: str) -> str:
 
 
 def _summarize(source: str, *, as_json: bool, pushdown: bool = False) -> int:
-    from data_layer.sources import open_pushdown, open_source
-    from data_layer.summary import summarize
+    from data_layer.sources import open_lean, open_pushdown
+    from data_layer.summary import COLUMNS, summarize
 
     def progress(message: str, _fraction: float | None) -> None:
         if not as_json and sys.stderr.isatty():
             print(f"\r{message[:70]:<70}", end="", file=sys.stderr, flush=True)
 
-    store = open_pushdown(source) if pushdown else open_source(source, progress=progress)
+    store = open_pushdown(source) if pushdown else open_lean(source, COLUMNS, progress=progress)
     if not as_json and sys.stderr.isatty():
         print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
     summary = summarize(store)

@@ -14,10 +14,28 @@ from typing import Any
 
 import pandas as pd
 
-from data_layer import queries
+from data_layer import model, queries
 from data_layer.filters import ALL
 from data_layer.model import SEVERITIES
 from data_layer.store import Store
+
+_MEASURES = {
+    "llm_calls": ("model", "tokens_in", "tokens_out", "cost_usd", "cost_source", "latency_ms", "status"),
+    "tool_calls": ("tool", "success", "latency_ms"),
+    "tasks": ("status",),
+    "alerts": ("severity",),
+    "metrics": ("name", "value", "unit"),
+}
+COLUMNS: dict[str, frozenset[str]] = {
+    name: frozenset(
+        [c.name for c in cols if (c.kind == "time" and name != "agents") or c.name == "agent"]
+        + list(_MEASURES.get(name, ()))
+    )
+    for name, cols in model.TABLES.items()
+}
+"""The model columns ``summarize`` reads: every time (the time span), every agent (a source
+without an agent table lists the agents its rows name) and the measures above. A store of
+these alone (``sources.open_lean``) gives the same summary as the whole load."""
 
 
 def summarize(store: Store) -> dict[str, Any]:

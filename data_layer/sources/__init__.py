@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -66,21 +67,29 @@ class Location:
         return f"file:{digest}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
+Columns = Mapping[str, Collection[str]]
+"""Model table -> the columns a caller needs of it (``open_lean``)."""
+
+
 def load_telemetry(
-    source: str | Path, progress: Progress | None = None, label: str | None = None
+    source: str | Path,
+    progress: Progress | None = None,
+    label: str | None = None,
+    columns: Columns | None = None,
 ) -> tuple[Telemetry, SourceInfo]:
     """Read a source into the telemetry model. Raises AgentwatchError subclasses for bad input.
 
     ``label`` names the source in messages (an upload's own file name, not our temp copy's).
+    ``columns``: an adapter that can (``Adapter.load_columns``) reads only these model columns.
     """
     progress = progress or (lambda _m, _f: None)
     location = Location.parse(source)
     label = label or location.label
     started = time.perf_counter()
     if location.is_url:
-        telemetry = _load_database(Database(location.target, label=label), progress)
+        telemetry = _load_database(Database(location.target, label=label), progress, columns)
     else:
-        telemetry = _load_file(Path(location.target), label, progress)
+        telemetry = _load_file(Path(location.target), label, progress, columns)
     report = telemetry.report
     if not report.read:  # an adapter that counted nothing itself read its source tables whole
         for table, rows in telemetry.source_tables.items():
@@ -109,9 +118,24 @@ def open_source(source: str | Path, progress: Progress | None = None, label: str
     return store
 
 
-def _load_database(db: Database, progress: Progress) -> Telemetry:
+def open_lean(source: str | Path, columns: Columns, progress: Progress | None = None) -> Store:
+    """Load only ``columns`` of the model into a store without ENUMs or rollups (``data_layer.lean``):
+    for a few aggregates asked once, as ``summarize`` does. Same figures, same reading report."""
+    from data_layer import lean
+
+    telemetry, info = load_telemetry(source, progress, columns=columns)
+    started = time.perf_counter()
+    store = lean.build(telemetry, info, columns)
+    info.report.settle(store.row_counts())
+    store.info = replace(store.info, load_seconds=(info.load_seconds or 0) + time.perf_counter() - started)
+    return store
+
+
+def _load_database(db: Database, progress: Progress, columns: Columns | None = None) -> Telemetry:
     adapter = _recognise(db)
     progress(f"Recognised {adapter.title}", None)
+    if columns is not None and adapter.load_columns is not None:
+        return adapter.load_columns(db, progress, columns)
     return adapter.load(db, progress)
 
 
@@ -184,7 +208,7 @@ def open_pushdown(source: str | Path, label: str | None = None):
     return backend
 
 
-def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
+def _load_file(path: Path, label: str, progress: Progress, columns: Columns | None = None) -> Telemetry:
     if not path.exists():
         raise SourceUnavailable(f"Cannot open {label} (no such file). Check the path, or upload the file.")
     if not path.is_file():
@@ -197,7 +221,7 @@ def _load_file(path: Path, label: str, progress: Progress) -> Telemetry:
             path = files.gunzip_to_temp(path, Path(scratch))
         kind = files.sniff(path)
         if kind == "sqlite":
-            return _load_database(Database.sqlite_file(path, label=label), progress)
+            return _load_database(Database.sqlite_file(path, label=label), progress, columns)
         for adapter in file_adapters():
             if adapter.recognises_file(path, kind):
                 progress(f"Recognised {adapter.title} ({kind})", None)

@@ -8,7 +8,7 @@ rather than naming a system, its tables or its columns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,9 @@ class Adapter:
     formats: str = ""  # which sources of the system it reads, when not only its database
     recognises: Callable[[Database], bool] | None = None
     load: Callable[[Database, Progress], Telemetry] | None = None
+    # A load of only some model columns (the rest missing), for callers that need a few figures
+    # and not the text: ``python -m data_layer summarize``. Without it they get the whole load.
+    load_columns: Callable[[Database, Progress, Mapping[str, Collection[str]]], Telemetry] | None = None
     recognises_file: Callable[[Path, str], bool] | None = None
     load_file: Callable[[Path, str, Progress], Telemetry] | None = None
     model_selects: Callable[[Database], dict[str, ModelSelect]] | None = None
@@ -80,6 +83,33 @@ class Adapter:
 def optional_column(table: sa.TableClause, name: str) -> sa.ColumnElement:
     """The column if the source has it, else NULL: older or trimmed databases lack optional columns."""
     return table.c[name] if name in table.c else sa.null()
+
+
+def only_columns(
+    selects: dict[str, ModelSelect], columns: Mapping[str, Collection[str]]
+) -> dict[str, ModelSelect]:
+    """The SELECTs cut to the model columns asked for, with the same rows: the joins and filters
+    stay. SQL text, DISTINCT and GROUP BY (whose rows depend on the columns) stay whole."""
+    return {name: _only(stmt, columns.get(name, ())) for name, stmt in selects.items()}
+
+
+def _only(stmt: ModelSelect, keep: Collection[str]) -> ModelSelect:
+    if isinstance(stmt, sa.CompoundSelect):
+        return sa.CompoundSelect(stmt.keyword, *(_only(part, keep) for part in stmt.selects))
+    if not isinstance(stmt, sa.Select) or stmt._distinct or stmt._group_by_clauses:
+        return stmt
+    kept = [c for c in stmt.selected_columns if c.key in keep] or list(stmt.selected_columns)[:1]
+    return stmt.with_only_columns(*kept, maintain_column_froms=True)
+
+
+def source_columns(selects: dict[str, ModelSelect]) -> dict[str, set[str]]:
+    """Source table -> the columns the SELECTs read of it (in their columns, joins and filters)."""
+    used: dict[str, set[str]] = {}
+    for stmt in selects.values():
+        for element in sa.sql.visitors.iterate(stmt):
+            if isinstance(element, sa.ColumnClause) and isinstance(element.table, sa.TableClause):
+                used.setdefault(element.table.name, set()).add(element.name)
+    return used
 
 
 def select_fields(selects: dict[str, ModelSelect]) -> dict[str, str]:

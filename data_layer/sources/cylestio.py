@@ -11,7 +11,7 @@ Both become series of the long ``metrics`` table; a database may even have colum
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from data_layer.model import Frame, Telemetry
 from data_layer.report import ReadingReport
-from data_layer.sources.adapter import Adapter, optional_column, select_fields
+from data_layer.sources.adapter import Adapter, only_columns, optional_column, select_fields, source_columns
 from data_layer.sources.database import Database, Progress
 from data_layer.tables import compile_statement
 
@@ -87,22 +87,24 @@ _SOURCES_OF = {
 }
 
 
-def load(db: Database, progress: Progress) -> Telemetry:
-    """Map the database's tables into the model.
+def load(db: Database, progress: Progress, columns: Mapping[str, Collection[str]] | None = None) -> Telemetry:
+    """Map the database's tables into the model; with ``columns``, only those model columns
+    (the rest stay missing, and source columns no SELECT then reads are not read at all).
 
     On PostgreSQL the joins run in the server (parallel, indexed) and each model table is read
     when the store reaches it. SQLite joins one row at a time on one core, so there the source
     tables are read whole instead, two at a time, and joined in DuckDB by the same SELECTs:
     at ten million calls, 76 s became well under half that.
     """
+    selects = model_selects(db) if columns is None else only_columns(model_selects(db), columns)
     if db.dialect == "sqlite":
-        tables = _mapped_in_duckdb(db, progress)
+        tables = _mapped_in_duckdb(db, progress, selects, cut=columns is not None)
     else:
 
         def reader(stmt: sa.Select, what: str):
             return lambda: db.read_arrow(stmt, progress, what)
 
-        tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in model_selects(db).items()}
+        tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in selects.items()}
     counts = {t: db.count(t) for t in _TABLES if t in db.catalog()}
     return Telemetry(
         system=SYSTEM,
@@ -153,12 +155,18 @@ def reading_report(db: Database, counts: dict[str, int]) -> ReadingReport:
     return report.assume("Times without a time zone are UTC.")
 
 
-def _mapped_in_duckdb(db: Database, progress: Progress) -> dict[str, Callable[[], pa.Table]]:
-    """Loaders of the model tables, run in DuckDB over the source tables read in parallel."""
-    names = [t for t in _READ_COLUMNS if t in db.catalog()]
+def _mapped_in_duckdb(
+    db: Database, progress: Progress, selects: dict[str, sa.Select], *, cut: bool
+) -> dict[str, Callable[[], pa.Table]]:
+    """Loaders of the model tables, run in DuckDB over the source tables read in parallel.
+
+    ``cut``: the SELECTs were cut to a few model columns; read only the source columns they use.
+    """
+    used = source_columns(selects) if cut else _READ_COLUMNS
+    names = [t for t in _READ_COLUMNS if t in db.catalog() and used.get(t)]
 
     def read(table: str) -> Frame:
-        columns = [c for c in _READ_COLUMNS[table] if c in db.columns(table)]
+        columns = [c for c in _READ_COLUMNS[table] if c in db.columns(table) and c in used[table]]
         stmt = sa.select(*(sa.column(c) for c in columns)).select_from(sa.table(table))
         return db.read_arrow(stmt)  # no progress from here: the app's callback is not thread-safe
 
@@ -169,7 +177,6 @@ def _mapped_in_duckdb(db: Database, progress: Progress) -> dict[str, Callable[[]
     con.execute("set enable_progress_bar = false")
     for name, frame in raw.items():
         con.register(name, frame)
-    selects = model_selects(db)
     # Each source table is let go once the last model table that reads it is built.
     last_reader = {source: model for model, sources in _SOURCES_OF.items() for source in sources}
 
@@ -328,6 +335,7 @@ ADAPTER = Adapter(
     provides=frozenset(_SOURCES_OF),
     recognises=recognises,
     load=load,
+    load_columns=load,
     model_selects=model_selects,
     reading=reading_report,
     tables=_TABLES,
