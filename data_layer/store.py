@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -116,7 +117,7 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
     sixteen bytes a row for nothing (ten million calls without trace ids: 160 MB).
     """
     cols = model.TABLES[name]
-    con.register("_incoming", frame)
+    _take_incoming(con, cols, frame)
     try:
         source_types = dict(
             con.execute("select column_name, column_type from (describe _incoming)").fetchall()
@@ -137,10 +138,41 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
         else:
             con.execute(literal_sql(sa.CreateTableAs(rows, f"_{name}")))
     finally:
-        con.unregister("_incoming")
+        _drop_incoming(con)
     table = sa.table(f"_{name}", *(sa.column(column) for column in casts))
     view = (table.c[c.name] if c.name in casts else typed_null(c.kind).label(c.name) for c in cols)
     con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
+
+
+def _take_incoming(
+    con: duckdb.DuckDBPyConnection, cols: tuple[model.Column, ...], frame: model.Frame
+) -> None:
+    """``frame`` as ``_incoming``: a frame is registered (no copy); a stream of record batches is
+    staged into a table, cast to the model's types batch by batch (so times are eight bytes, not
+    text), because the load scans its input several times. Only one batch of the source is then
+    in memory at a time, on top of the staged rows.
+    """
+    if not isinstance(frame, pa.RecordBatchReader):
+        con.register("_incoming", frame)
+        return
+    con.register("_batches", pa.Table.from_batches([], frame.schema))  # its types, no rows read
+    source_types = dict(con.execute("select column_name, column_type from (describe _batches)").fetchall())
+    con.unregister("_batches")
+    batches = sa.table("_batches", *(sa.column(c.name) for c in cols if c.name in source_types))
+    casts = [model_column(batches, c, source_types).label(c.name) for c in cols if c.name in source_types]
+    con.register("_batches", frame)
+    try:
+        con.execute(literal_sql(sa.CreateTableAs(sa.select(*casts), "_incoming")))
+    finally:
+        con.unregister("_batches")
+
+
+def _drop_incoming(con: duckdb.DuckDBPyConnection) -> None:
+    """Let go of ``_incoming``: unregister a frame, or drop a staged table."""
+    if con.execute("select count(*) from duckdb_tables() where table_name = '_incoming'").fetchall()[0][0]:
+        con.execute("drop table _incoming")
+    else:
+        con.unregister("_incoming")
 
 
 def _filled_columns(con: duckdb.DuckDBPyConnection, present: list[model.Column]) -> set[str]:

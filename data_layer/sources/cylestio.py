@@ -100,7 +100,7 @@ def load(db: Database, progress: Progress) -> Telemetry:
     else:
 
         def reader(stmt: sa.Select, what: str):
-            return lambda: db.read_arrow(stmt, progress, what)
+            return lambda: db.read_batches(stmt, progress, what)  # streamed into the store
 
         tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in model_selects(db).items()}
     counts = {t: db.count(t) for t in _TABLES if t in db.catalog()}
