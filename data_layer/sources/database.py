@@ -32,6 +32,7 @@ Progress = Callable[[str, float | None], None]
 
 T = TypeVar("T")
 _CHUNK_ROWS = 200_000
+_PG_BATCH_BYTES = 16 << 20
 _CONNECT_TIMEOUT_S = 5
 
 
@@ -179,16 +180,26 @@ class Database:
         """
         import adbc_driver_postgresql.dbapi as adbc
 
-        compiled = stmt.compile(
-            dialect=postgresql.dialect(paramstyle="numeric_dollar"),
-            compile_kwargs={"render_postcompile": True},
-        )
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        # Values inline, not bound: the driver streams a result through COPY only for a statement
+        # without parameters, and otherwise receives it whole (a million calls in one batch).
+        try:
+            sql, params = (
+                str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})),
+                None,
+            )
+        except sa.exc.CompileError:  # a value with no literal form: bound, and received whole
+            compiled = stmt.compile(
+                dialect=postgresql.dialect(paramstyle="numeric_dollar"),
+                compile_kwargs={"render_postcompile": True},
+            )
+            sql, params = compiled.string, [compiled.params[name] for name in compiled.positiontup or ()]
         progress(f"Reading {what or 'rows'} from PostgreSQL", None)
         con = self._source_errors(adbc.connect, _libpq_uri(self.url))
         try:
             cur = con.cursor()
-            self._source_errors(cur.execute, compiled.string, params or None)
+            # The driver's default makes one batch of the whole result, all in memory at once.
+            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(_PG_BATCH_BYTES)})
+            self._source_errors(cur.execute, sql, params or None)
             reader = cur.fetch_record_batch()
         except BaseException:
             con.close()
