@@ -117,15 +117,26 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
     sixteen bytes a row for nothing (ten million calls without trace ids: 160 MB).
     """
     cols = model.TABLES[name]
-    _take_incoming(con, cols, frame)
+    if isinstance(frame, pa.RecordBatchReader):
+        stored = _create_from_stream(con, name, frame)
+    else:
+        stored = _create_from_frame(con, name, frame)
+    table = sa.table(f"_{name}", *(sa.column(column) for column in stored))
+    view = (table.c[c.name] if c.name in stored else typed_null(c.kind).label(c.name) for c in cols)
+    con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
+
+
+def _create_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> list[str]:
+    """``_<name>`` from a frame held whole: scanned for its filled columns and ENUM values first,
+    then cast in one pass. Returns the stored columns."""
+    cols = model.TABLES[name]
+    con.register("_incoming", frame)
     try:
-        source_types = dict(
-            con.execute("select column_name, column_type from (describe _incoming)").fetchall()
-        )
+        source_types = _types(con, "_incoming")
         present = [c for c in cols if c.name in source_types]
-        filled = _filled_columns(con, present)
-        if name == "llm_calls":  # the estimate reads these and fills the cost
-            filled |= {"ts", "model", "tokens_in", "tokens_out", "cost_usd", "cost_source"}
+        filled = _filled_columns(con, "_incoming", present)
+        if name == "llm_calls":
+            filled |= _COST_INPUTS
         stored = [c for c in cols if c.name in filled] or cols[:1]
         incoming = sa.table("_incoming", *(sa.column(c.name) for c in present))
         casts = {c.name: model_column(incoming, c, source_types) for c in stored}
@@ -138,50 +149,93 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
         else:
             con.execute(literal_sql(sa.CreateTableAs(rows, f"_{name}")))
     finally:
-        _drop_incoming(con)
-    table = sa.table(f"_{name}", *(sa.column(column) for column in casts))
-    view = (table.c[c.name] if c.name in casts else typed_null(c.kind).label(c.name) for c in cols)
-    con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
-
-
-def _take_incoming(
-    con: duckdb.DuckDBPyConnection, cols: tuple[model.Column, ...], frame: model.Frame
-) -> None:
-    """``frame`` as ``_incoming``: a frame is registered (no copy); a stream of record batches is
-    staged into a table, cast to the model's types batch by batch (so times are eight bytes, not
-    text), because the load scans its input several times. Only one batch of the source is then
-    in memory at a time, on top of the staged rows.
-    """
-    if not isinstance(frame, pa.RecordBatchReader):
-        con.register("_incoming", frame)
-        return
-    con.register("_batches", pa.Table.from_batches([], frame.schema))  # its types, no rows read
-    source_types = dict(con.execute("select column_name, column_type from (describe _batches)").fetchall())
-    con.unregister("_batches")
-    batches = sa.table("_batches", *(sa.column(c.name) for c in cols if c.name in source_types))
-    casts = [model_column(batches, c, source_types).label(c.name) for c in cols if c.name in source_types]
-    con.register("_batches", frame)
-    try:
-        con.execute(literal_sql(sa.CreateTableAs(sa.select(*casts), "_incoming")))
-    finally:
-        con.unregister("_batches")
-
-
-def _drop_incoming(con: duckdb.DuckDBPyConnection) -> None:
-    """Let go of ``_incoming``: unregister a frame, or drop a staged table."""
-    if con.execute("select count(*) from duckdb_tables() where table_name = '_incoming'").fetchall()[0][0]:
-        con.execute("drop table _incoming")
-    else:
         con.unregister("_incoming")
+    return list(casts)
 
 
-def _filled_columns(con: duckdb.DuckDBPyConnection, present: list[model.Column]) -> set[str]:
-    """The columns of the incoming frame that hold at least one value (one scan for all)."""
+# The columns the cost estimate reads and fills: LLM calls always store them.
+_COST_INPUTS = {"ts", "model", "tokens_in", "tokens_out", "cost_usd", "cost_source"}
+
+
+def _create_from_stream(con: duckdb.DuckDBPyConnection, name: str, stream: pa.RecordBatchReader) -> list[str]:
+    """``_<name>`` from a stream of record batches, cast batch by batch as it arrives, so only one
+    batch of the source is in memory at a time. What a frame's load learns by scanning its input
+    first is done to the table afterwards, in place: empty columns are dropped, text with few
+    values becomes an ENUM, and calls without a recorded cost get their estimate. Copying the
+    rows a second time instead would double the peak (10M calls: about a gigabyte more).
+    """
+    cols = model.TABLES[name]
+    con.register("_incoming", pa.Table.from_batches([], stream.schema))  # its types; no rows read
+    source_types = _types(con, "_incoming")
+    con.unregister("_incoming")
+    incoming = sa.table("_incoming", *(sa.column(c) for c in source_types))
+    loaded = [c for c in cols if c.name in source_types or (name == "llm_calls" and c.name in _COST_INPUTS)]
+    casts = {c.name: model_column(incoming, c, source_types) for c in loaded}
+    if name == "llm_calls":  # the estimate below turns unknown into estimated where it can
+        recorded = sa.case((casts["cost_usd"].is_not(None), "recorded"), else_="unknown")
+        casts["cost_source"] = sa.cast(recorded, pricing.COST_SOURCE_ENUM)
+    con.register("_incoming", stream)
+    try:
+        rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
+        con.execute(literal_sql(sa.CreateTableAs(rows, f"_{name}")))
+    finally:
+        con.unregister("_incoming")
+    table = f"_{name}"
+    kept = _filled_columns(con, table, loaded) | (_COST_INPUTS if name == "llm_calls" else set())
+    stored = [c.name for c in loaded if c.name in kept] or [cols[0].name]
+    for column in casts:
+        if column not in stored:
+            con.execute(f'alter table {table} drop column "{column}"')
+    for column in stored:
+        if column in _CATEGORIES and column != "cost_source" and column in source_types:
+            _to_enum(con, table, column)
+    if name == "llm_calls":
+        _estimate_costs(con)
+    return stored
+
+
+def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    return dict(con.execute(f"select column_name, column_type from (describe {relation})").fetchall())
+
+
+def _to_enum(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+    """A stored text column as an ENUM of its distinct values, as ``_as_enum`` makes them."""
+    type_name = f"{table.removeprefix('_')}_{column}"
+    n = con.execute(f'select count(distinct "{column}") from {table}').fetchall()[0][0]
+    if n == 0 or n > _MAX_ENUM_VALUES:
+        return
+    con.execute(
+        f'create type "{type_name}" as enum'
+        f' (select distinct "{column}" as v from {table} where "{column}" is not null order by v)'
+    )
+    con.execute(f'alter table {table} alter "{column}" type "{type_name}"')
+
+
+def _estimate_costs(con: duckdb.DuckDBPyConnection) -> None:
+    """The cost rule of ``pricing.with_costs`` applied in place to the calls stored without a
+    recorded cost: only those rows are rewritten, with the estimate where prices know the model."""
+    stored = _types(con, "_llm_calls")
+    calls = sa.table("_llm_calls", *(sa.column(c) for c in ["rowid", *stored]))
+    con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
+    try:
+        unpriced = sa.select(*calls.c).where(calls.c.cost_usd.is_(None)).subquery("c")
+        costed = pricing.with_costs(unpriced, pricing.price_table_clause("_prices"), enum=True).subquery("e")
+        con.execute(
+            f"update _llm_calls set cost_usd = e.cost_usd, cost_source = e.cost_source"
+            f" from ({literal_sql(sa.select(costed))}) e"
+            f" where _llm_calls.rowid = e.rowid and e.cost_source = 'estimated'"
+        )
+    finally:
+        con.unregister("_prices")
+
+
+def _filled_columns(con: duckdb.DuckDBPyConnection, relation: str, present: list[model.Column]) -> set[str]:
+    """The columns of ``relation`` that hold at least one value (one scan for all)."""
     if not present:
         return set()
     counts = con.execute(
-        "select " + ", ".join(f'count("{c.name}") > 0' for c in present) + " from _incoming"
-    ).fetchone()
+        "select " + ", ".join(f'count("{c.name}") > 0' for c in present) + f" from {relation}"
+    ).fetchall()[0]
     return {c.name for c, has in zip(present, counts, strict=True) if has}
 
 
