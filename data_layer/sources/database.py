@@ -32,7 +32,6 @@ Progress = Callable[[str, float | None], None]
 
 T = TypeVar("T")
 _CHUNK_ROWS = 200_000
-_PG_BATCH_BYTES = 16 << 20
 _CONNECT_TIMEOUT_S = 5
 
 
@@ -169,7 +168,18 @@ class Database:
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
     def _read_postgres(self, stmt: sa.Executable, progress: Progress, what: str) -> pa.Table:
-        return _plain_arrow(self.read_batches(stmt, progress, what).read_all())
+        import adbc_driver_postgresql.dbapi as adbc
+
+        compiled = stmt.compile(
+            dialect=postgresql.dialect(paramstyle="numeric_dollar"),
+            compile_kwargs={"render_postcompile": True},
+        )
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        progress(f"Reading {what or 'rows'} from PostgreSQL", None)
+        with adbc.connect(_libpq_uri(self.url)) as con, con.cursor() as cur:
+            cur.execute(compiled.string, params or None)
+            table = cur.fetch_arrow_table()
+        return _plain_arrow(table)
 
     def read_batches(
         self, stmt: sa.Executable, progress: Progress = _no_progress, what: str = ""
@@ -180,8 +190,9 @@ class Database:
         """
         import adbc_driver_postgresql.dbapi as adbc
 
-        # Values inline, not bound: the driver streams a result through COPY only for a statement
-        # without parameters, and otherwise receives it whole (a million calls in one batch).
+        # Values inline, not bound: the driver streams a result through COPY, in batches of about
+        # 16 MB, only for a statement without parameters; otherwise it receives the result whole
+        # (a million calls in one batch).
         try:
             sql, params = (
                 str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})),
@@ -197,8 +208,6 @@ class Database:
         con = self._source_errors(adbc.connect, _libpq_uri(self.url))
         try:
             cur = con.cursor()
-            # The driver's default makes one batch of the whole result, all in memory at once.
-            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(_PG_BATCH_BYTES)})
             self._source_errors(cur.execute, sql, params or None)
             reader = cur.fetch_record_batch()
         except BaseException:
