@@ -169,19 +169,16 @@ def _create_from_stream(con: duckdb.DuckDBPyConnection, name: str, stream: pa.Re
     source_types = _types(con, "_incoming")
     con.unregister("_incoming")
     incoming = sa.table("_incoming", *(sa.column(c) for c in source_types))
-    loaded = [c for c in cols if c.name in source_types or (name == "llm_calls" and c.name in _COST_INPUTS)]
+    always = {cols[0].name} | (_COST_INPUTS if name == "llm_calls" else set())
+    loaded = [c for c in cols if c.name in source_types or c.name in always]
     casts = {c.name: model_column(incoming, c, source_types) for c in loaded}
     if name == "llm_calls":  # the estimate below turns unknown into estimated where it can
         recorded = sa.case((casts["cost_usd"].is_not(None), "recorded"), else_="unknown")
         casts["cost_source"] = sa.cast(recorded, pricing.COST_SOURCE_ENUM)
-    con.register("_incoming", stream)
-    try:
-        rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
-        con.execute(literal_sql(sa.CreateTableAs(rows, f"_{name}")))
-    finally:
-        con.unregister("_incoming")
+    rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
+    _create_table_from_stream(con, rows, f"_{name}", stream)
     table = f"_{name}"
-    kept = _filled_columns(con, table, loaded) | (_COST_INPUTS if name == "llm_calls" else set())
+    kept = _filled_columns(con, table, loaded) | (always - {cols[0].name})
     stored = [c.name for c in loaded if c.name in kept] or [cols[0].name]
     for column in casts:
         if column not in stored:
@@ -192,6 +189,31 @@ def _create_from_stream(con: duckdb.DuckDBPyConnection, name: str, stream: pa.Re
     if name == "llm_calls":
         _estimate_costs(con)
     return stored
+
+
+def _create_table_from_stream(
+    con: duckdb.DuckDBPyConnection, rows: sa.Select, table: str, stream: pa.RecordBatchReader
+) -> None:
+    """``table`` as ``rows`` selected from ``stream`` registered as ``_incoming``. A source that
+    fails mid-read (``SourceUnavailable``) raises its own error, which DuckDB would report as its own."""
+    failed: list[Exception] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from stream
+        except Exception as err:
+            failed.append(err)
+            raise
+
+    con.register("_incoming", pa.RecordBatchReader.from_batches(stream.schema, batches()))
+    try:
+        con.execute(literal_sql(sa.CreateTableAs(rows, table)))
+    except duckdb.Error:
+        if failed:
+            raise failed[0] from None
+        raise
+    finally:
+        con.unregister("_incoming")
 
 
 def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from data_layer import model
+from data_layer.errors import SourceUnavailable
 from data_layer.model import Telemetry
 from data_layer.store import SourceInfo, Store
 
@@ -65,3 +66,16 @@ def test_a_stream_is_stored_as_the_same_rows_handed_over_whole(table: str, frame
         sources = whole.execute("select cost_source::varchar as s from llm_calls")["s"]
         assert set(sources) == {"recorded", "estimated", "unknown"}
         assert "trace_id" not in dict(_stored(whole, table)[0])
+
+
+def test_a_source_that_fails_mid_stream_says_so_in_its_own_words() -> None:
+    first = _stream(CALLS).read_next_batch()
+
+    def batches():
+        yield first
+        raise SourceUnavailable("Cannot read the source (connection lost). Check that the server is running.")
+
+    stream = pa.RecordBatchReader.from_batches(first.schema, batches())
+    telemetry = Telemetry(system="test", tables={"llm_calls": lambda: stream})
+    with pytest.raises(SourceUnavailable, match="connection lost"):
+        Store.build(telemetry, SourceInfo(system="test", label="test", provided=telemetry.provided))
