@@ -79,3 +79,12 @@ def test_a_source_that_fails_mid_stream_says_so_in_its_own_words() -> None:
     telemetry = Telemetry(system="test", tables={"llm_calls": lambda: stream})
     with pytest.raises(SourceUnavailable, match="connection lost"):
         Store.build(telemetry, SourceInfo(system="test", label="test", provided=telemetry.provided))
+
+
+def test_a_streamed_table_conforms_in_python_as_the_same_rows_whole() -> None:
+    # An all-missing time column arriving as numbers is scanned once before the rows are read.
+    sessions = pd.DataFrame(
+        {"session": ["s1", "s2", "s3"], "started_at": ["2025-03-01T10:00:00Z"] * 3, "ended_at": [None] * 3}
+    ).astype({"ended_at": "Int64"})
+    telemetry = Telemetry(system="test", tables={"sessions": lambda: _stream(sessions)})
+    pd.testing.assert_frame_equal(telemetry["sessions"], model.conform("sessions", sessions))
