@@ -160,9 +160,9 @@ _COST_INPUTS = {"ts", "model", "tokens_in", "tokens_out", "cost_usd", "cost_sour
 def _create_from_stream(con: duckdb.DuckDBPyConnection, name: str, stream: pa.RecordBatchReader) -> list[str]:
     """``_<name>`` from a stream of record batches, cast batch by batch as it arrives, so only one
     batch of the source is in memory at a time. What a frame's load learns by scanning its input
-    first is done to the table afterwards, in place: empty columns are dropped, text with few
-    values becomes an ENUM, and calls without a recorded cost get their estimate. Copying the
-    rows a second time instead would double the peak (10M calls: about a gigabyte more).
+    first is done to the table afterwards, in place: empty columns are dropped and text with few
+    values becomes an ENUM, one column at a time. Staging the rows and copying them would double
+    the peak of every table. LLM calls are copied once more, with their cost estimates.
     """
     cols = model.TABLES[name]
     con.register("_incoming", pa.Table.from_batches([], stream.schema))  # its types; no rows read
@@ -172,9 +172,8 @@ def _create_from_stream(con: duckdb.DuckDBPyConnection, name: str, stream: pa.Re
     always = {cols[0].name} | (_COST_INPUTS if name == "llm_calls" else set())
     loaded = [c for c in cols if c.name in source_types or c.name in always]
     casts = {c.name: model_column(incoming, c, source_types) for c in loaded}
-    if name == "llm_calls":  # the estimate below turns unknown into estimated where it can
-        recorded = sa.case((casts["cost_usd"].is_not(None), "recorded"), else_="unknown")
-        casts["cost_source"] = sa.cast(recorded, pricing.COST_SOURCE_ENUM)
+    if name == "llm_calls":  # set by the cost rule once the calls are stored (_estimate_costs)
+        casts["cost_source"] = sa.cast(sa.null(), pricing.COST_SOURCE_ENUM)
     rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
     _create_table_from_stream(con, rows, f"_{name}", stream)
     table = f"_{name}"
@@ -234,21 +233,21 @@ def _to_enum(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
 
 
 def _estimate_costs(con: duckdb.DuckDBPyConnection) -> None:
-    """The cost rule of ``pricing.with_costs`` applied in place to the calls stored without a
-    recorded cost: only those rows are rewritten, with the estimate where prices know the model."""
+    """``_llm_calls`` again with the cost rule of ``pricing.with_costs`` applied, as a frame's load
+    applies it. A copy, not an UPDATE of the calls without a recorded cost: DuckDB took seconds
+    per hundred thousand rows to update a number column in place."""
     stored = _types(con, "_llm_calls")
-    calls = sa.table("_llm_calls", *(sa.column(c) for c in ["rowid", *stored]))
+    calls = sa.table("_llm_calls", *(sa.column(c) for c in stored))
     con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
     try:
-        unpriced = sa.select(*calls.c).where(calls.c.cost_usd.is_(None)).subquery("c")
-        costed = pricing.with_costs(unpriced, pricing.price_table_clause("_prices"), enum=True).subquery("e")
-        con.execute(
-            f"update _llm_calls set cost_usd = e.cost_usd, cost_source = e.cost_source"
-            f" from ({literal_sql(sa.select(costed))}) e"
-            f" where _llm_calls.rowid = e.rowid and e.cost_source = 'estimated'"
+        rows = pricing.with_costs(
+            sa.select(calls).subquery("c"), pricing.price_table_clause("_prices"), enum=True
         )
+        con.execute(literal_sql(sa.CreateTableAs(rows, "_llm_calls_costed")))
     finally:
         con.unregister("_prices")
+    con.execute("drop table _llm_calls")
+    con.execute("alter table _llm_calls_costed rename to _llm_calls")
 
 
 def _filled_columns(con: duckdb.DuckDBPyConnection, relation: str, present: list[model.Column]) -> set[str]:
