@@ -154,6 +154,8 @@ def conform(table: str, frame: model.Frame) -> pd.DataFrame:
     so an adapter cannot leak a source column (an API key, say) into the model by accident.
     """
     cols = model.TABLES[table]
+    if isinstance(frame, pa.RecordBatchReader):  # read twice below; a stream reads once
+        frame = frame.read_all()
     with duckdb.connect(":memory:", config={"threads": 1}) as con:
         con.execute("set TimeZone = 'UTC'")
         con.register("_incoming", frame)
@@ -184,7 +186,9 @@ def _refuse_epoch_numbers(
     numbers = [c.name for c in times if source_types.get(c.name, "").startswith(_NUMBER_TYPES)]
     if not numbers:
         return
-    counts = con.execute(literal_sql(sa.select(*(sa.func.count(incoming.c[n]) for n in numbers)))).fetchone()
+    counts = con.execute(literal_sql(sa.select(*(sa.func.count(incoming.c[n]) for n in numbers)))).fetchall()[
+        0
+    ]
     if any(counts):
         raise TypeError("numeric timestamps must be converted by the adapter, which knows the unit")
 

@@ -192,8 +192,9 @@ def to_utc(values: pd.Series) -> pd.Series:
     return parsed.astype("datetime64[us, UTC]")
 
 
-Frame = pd.DataFrame | pa.Table
-"""What adapters hand over: pandas, or Arrow when the rows come from DuckDB or ADBC (no copy)."""
+Frame = pd.DataFrame | pa.Table | pa.RecordBatchReader
+"""What adapters hand over: pandas, or Arrow when the rows come from DuckDB or ADBC (no copy),
+or a stream of Arrow batches, which the store takes one batch at a time (never whole in memory)."""
 Loader = Callable[[], Frame]
 """A frame read only when the store gets to its table, so one big table at a time is in memory."""
 

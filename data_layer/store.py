@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -116,15 +117,26 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
     sixteen bytes a row for nothing (ten million calls without trace ids: 160 MB).
     """
     cols = model.TABLES[name]
+    if isinstance(frame, pa.RecordBatchReader):
+        stored = _create_from_stream(con, name, frame)
+    else:
+        stored = _create_from_frame(con, name, frame)
+    table = sa.table(f"_{name}", *(sa.column(column) for column in stored))
+    view = (table.c[c.name] if c.name in stored else typed_null(c.kind).label(c.name) for c in cols)
+    con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
+
+
+def _create_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> list[str]:
+    """``_<name>`` from a frame held whole: scanned for its filled columns and ENUM values first,
+    then cast in one pass. Returns the stored columns."""
+    cols = model.TABLES[name]
     con.register("_incoming", frame)
     try:
-        source_types = dict(
-            con.execute("select column_name, column_type from (describe _incoming)").fetchall()
-        )
+        source_types = _types(con, "_incoming")
         present = [c for c in cols if c.name in source_types]
-        filled = _filled_columns(con, present)
-        if name == "llm_calls":  # the estimate reads these and fills the cost
-            filled |= {"ts", "model", "tokens_in", "tokens_out", "cost_usd", "cost_source"}
+        filled = _filled_columns(con, "_incoming", present)
+        if name == "llm_calls":
+            filled |= _COST_INPUTS
         stored = [c for c in cols if c.name in filled] or cols[:1]
         incoming = sa.table("_incoming", *(sa.column(c.name) for c in present))
         casts = {c.name: model_column(incoming, c, source_types) for c in stored}
@@ -138,18 +150,113 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
             con.execute(literal_sql(sa.CreateTableAs(rows, f"_{name}")))
     finally:
         con.unregister("_incoming")
-    table = sa.table(f"_{name}", *(sa.column(column) for column in casts))
-    view = (table.c[c.name] if c.name in casts else typed_null(c.kind).label(c.name) for c in cols)
-    con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
+    return list(casts)
 
 
-def _filled_columns(con: duckdb.DuckDBPyConnection, present: list[model.Column]) -> set[str]:
-    """The columns of the incoming frame that hold at least one value (one scan for all)."""
+# The columns the cost estimate reads and fills: LLM calls always store them.
+_COST_INPUTS = {"ts", "model", "tokens_in", "tokens_out", "cost_usd", "cost_source"}
+
+
+def _create_from_stream(con: duckdb.DuckDBPyConnection, name: str, stream: pa.RecordBatchReader) -> list[str]:
+    """``_<name>`` from a stream of record batches, cast batch by batch as it arrives, so only one
+    batch of the source is in memory at a time. What a frame's load learns by scanning its input
+    first is done to the table afterwards, in place: empty columns are dropped and text with few
+    values becomes an ENUM, one column at a time. Staging the rows and copying them would double
+    the peak of every table. LLM calls are copied once more, with their cost estimates.
+    """
+    cols = model.TABLES[name]
+    con.register("_incoming", pa.Table.from_batches([], stream.schema))  # its types; no rows read
+    source_types = _types(con, "_incoming")
+    con.unregister("_incoming")
+    incoming = sa.table("_incoming", *(sa.column(c) for c in source_types))
+    always = {cols[0].name} | (_COST_INPUTS if name == "llm_calls" else set())
+    loaded = [c for c in cols if c.name in source_types or c.name in always]
+    casts = {c.name: model_column(incoming, c, source_types) for c in loaded}
+    if name == "llm_calls":  # set by the cost rule once the calls are stored (_estimate_costs)
+        casts["cost_source"] = sa.cast(sa.null(), pricing.COST_SOURCE_ENUM)
+    rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
+    _create_table_from_stream(con, rows, f"_{name}", stream)
+    table = f"_{name}"
+    kept = _filled_columns(con, table, loaded) | (always - {cols[0].name})
+    stored = [c.name for c in loaded if c.name in kept] or [cols[0].name]
+    for column in casts:
+        if column not in stored:
+            con.execute(f'alter table {table} drop column "{column}"')
+    for column in stored:
+        if column in _CATEGORIES and column != "cost_source" and column in source_types:
+            _to_enum(con, table, column)
+    if name == "llm_calls":
+        _estimate_costs(con)
+    return stored
+
+
+def _create_table_from_stream(
+    con: duckdb.DuckDBPyConnection, rows: sa.Select, table: str, stream: pa.RecordBatchReader
+) -> None:
+    """``table`` as ``rows`` selected from ``stream`` registered as ``_incoming``. A source that
+    fails mid-read (``SourceUnavailable``) raises its own error, which DuckDB would report as its own."""
+    failed: list[Exception] = []
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from stream
+        except Exception as err:
+            failed.append(err)
+            raise
+
+    con.register("_incoming", pa.RecordBatchReader.from_batches(stream.schema, batches()))
+    try:
+        con.execute(literal_sql(sa.CreateTableAs(rows, table)))
+    except duckdb.Error:
+        if failed:
+            raise failed[0] from None
+        raise
+    finally:
+        con.unregister("_incoming")
+
+
+def _types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    return dict(con.execute(f"select column_name, column_type from (describe {relation})").fetchall())
+
+
+def _to_enum(con: duckdb.DuckDBPyConnection, table: str, column: str) -> None:
+    """A stored text column as an ENUM of its distinct values, as ``_as_enum`` makes them."""
+    type_name = f"{table.removeprefix('_')}_{column}"
+    n = con.execute(f'select count(distinct "{column}") from {table}').fetchall()[0][0]
+    if n == 0 or n > _MAX_ENUM_VALUES:
+        return
+    con.execute(
+        f'create type "{type_name}" as enum'
+        f' (select distinct "{column}" as v from {table} where "{column}" is not null order by v)'
+    )
+    con.execute(f'alter table {table} alter "{column}" type "{type_name}"')
+
+
+def _estimate_costs(con: duckdb.DuckDBPyConnection) -> None:
+    """``_llm_calls`` again with the cost rule of ``pricing.with_costs`` applied, as a frame's load
+    applies it. A copy, not an UPDATE of the calls without a recorded cost: DuckDB took seconds
+    per hundred thousand rows to update a number column in place."""
+    stored = _types(con, "_llm_calls")
+    calls = sa.table("_llm_calls", *(sa.column(c) for c in stored))
+    con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
+    try:
+        rows = pricing.with_costs(
+            sa.select(calls).subquery("c"), pricing.price_table_clause("_prices"), enum=True
+        )
+        con.execute(literal_sql(sa.CreateTableAs(rows, "_llm_calls_costed")))
+    finally:
+        con.unregister("_prices")
+    con.execute("drop table _llm_calls")
+    con.execute("alter table _llm_calls_costed rename to _llm_calls")
+
+
+def _filled_columns(con: duckdb.DuckDBPyConnection, relation: str, present: list[model.Column]) -> set[str]:
+    """The columns of ``relation`` that hold at least one value (one scan for all)."""
     if not present:
         return set()
     counts = con.execute(
-        "select " + ", ".join(f'count("{c.name}") > 0' for c in present) + " from _incoming"
-    ).fetchone()
+        "select " + ", ".join(f'count("{c.name}") > 0' for c in present) + f" from {relation}"
+    ).fetchall()[0]
     return {c.name for c, has in zip(present, counts, strict=True) if has}
 
 

@@ -102,7 +102,7 @@ def load(db: Database, progress: Progress, columns: Mapping[str, Collection[str]
     else:
 
         def reader(stmt: sa.Select, what: str):
-            return lambda: db.read_arrow(stmt, progress, what)
+            return lambda: db.read_batches(stmt, progress, what)  # streamed into the store
 
         tables = {name: reader(stmt, name.replace("_", " ")) for name, stmt in selects.items()}
     counts = {t: db.count(t) for t in _TABLES if t in db.catalog()}
