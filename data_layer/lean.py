@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 import duckdb
+import pyarrow as pa
 import sqlalchemy as sa
 
 from data_layer import model, pricing
@@ -33,7 +34,10 @@ def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Co
     con.execute("set enable_progress_bar = false")
     for name, cols in model.TABLES.items():
         kept = [c for c in cols if c.name in columns.get(name, ())]
-        _create(con, name, model.materialize(telemetry.tables[name]), kept)
+        frame = model.materialize(telemetry.tables[name])
+        if isinstance(frame, pa.RecordBatchReader):  # a stream is read once; these few columns fit
+            frame = frame.read_all()
+        _create(con, name, frame, kept)
         telemetry.tables[name] = model.empty(name)  # free the adapter's copy as we go
     if not con.execute("select count(*) from agents").fetchone()[0]:  # the store's rule
         named = agents_named(MODEL)
