@@ -97,6 +97,33 @@ class Store(SourceFacts):
         with self.cursor() as cur:
             return cur.execute(sql, params or []).df()
 
+    def append(self, tables: Mapping[str, model.Frame], keys: Mapping[str, str], info: SourceInfo) -> None:
+        """Add a refresh's rows (``data_layer.refresh``) and bring the rollups up to date.
+
+        One DuckDB transaction: a query running meanwhile sees the store before or after, never
+        half of it. Rows of ``keys``'s tables replace the rows with the same key (an agent seen
+        again); the others are appended. The rollups' touched hours are computed again from the
+        rows, so they stay what a full load would build. Raises ``Unappendable`` (and changes
+        nothing) when the rows do not fit the store as built: a name its ENUM columns lack, a
+        column that was empty at load; the caller then loads the source in full.
+        """
+        with self._lock:
+            cur = self._con.cursor()
+        try:
+            cur.execute("begin transaction")
+            try:
+                for name, frame in tables.items():
+                    _append_rows(cur, name, frame, keys.get(name))
+                _update_rollups(cur, [name for name in tables if name in _ROLLED_UP])
+                cur.execute("commit")
+            except duckdb.Error as err:
+                cur.execute("rollback")
+                raise Unappendable(str(err)) from err
+        finally:
+            cur.close()
+        self.info = info
+        self.forget()
+
 
 # Text columns with few distinct values, held as ENUMs: one byte a row instead of sixteen, and
 # group-bys on small integers. Comparisons and unions with text still work as text.
@@ -141,6 +168,80 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
     table = sa.table(f"_{name}", *(sa.column(column) for column in casts))
     view = (table.c[c.name] if c.name in casts else typed_null(c.kind).label(c.name) for c in cols)
     con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
+
+
+class Unappendable(Exception):
+    """A refresh's rows do not fit the store as it was built; the store is unchanged."""
+
+
+# Model table -> its rollup; the touched hours of each are computed again after an append.
+_ROLLED_UP = {ddl.table.name.removesuffix("_hourly"): name for name, ddl in ROLLUP_DDL.items()}
+
+
+def _append_rows(cur: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, key: str | None) -> None:
+    """Cast ``frame`` as ``_create`` casts a load's rows and add it to ``_<name>`` (replacing the
+    rows with the same ``key``); the rows added stay in ``_delta_<name>`` for the rollups."""
+    stored = dict(cur.execute(f"select column_name, column_type from (describe _{name})").fetchall())
+    cur.register("_incoming", frame)
+    try:
+        source_types = dict(
+            cur.execute("select column_name, column_type from (describe _incoming)").fetchall()
+        )
+        present = [c for c in model.TABLES[name] if c.name in source_types]
+        if missing := _filled_columns(cur, present) - set(stored):
+            raise duckdb.InvalidInputException(f"{name}: no column for {sorted(missing)} in the store")
+        incoming = sa.table("_incoming", *(sa.column(c.name) for c in present))
+        casts = {
+            c.name: model_column(incoming, c, source_types) for c in model.TABLES[name] if c.name in stored
+        }
+        for column, kind in stored.items():
+            if kind.startswith("ENUM") and column != "cost_source":
+                enum = postgresql.ENUM(name=f"{name}_{column}", create_type=False)
+                casts[column] = sa.cast(casts[column], enum)
+        rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
+        if name == "llm_calls":
+            calls = rows.subquery("c")
+            cur.register("_prices", price_table(cur.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
+            rows = pricing.with_costs(calls, pricing.price_table_clause("_prices"), enum=True)
+        cur.execute(f"create or replace temp table _delta_{name} as {literal_sql(rows)}")
+    finally:
+        cur.unregister("_incoming")
+        if name == "llm_calls":
+            cur.unregister("_prices")
+    if key is not None:
+        cur.execute(f"delete from _{name} where {key} in (select {key} from _delta_{name})")
+    cur.execute(f"insert into _{name} by name select * from _delta_{name}")
+
+
+def _update_rollups(cur: duckdb.DuckDBPyConnection, appended: list[str]) -> None:
+    """Recompute the rollup rows of the hours the appended rows fall in, from all the rows.
+
+    The rows are read through a time range first, so DuckDB's zone maps skip the row groups of
+    other hours: new rows are recent, and the range is then a few row groups.
+    """
+    for source in appended:
+        rollup, table = _ROLLED_UP[source], MODEL[source]
+        cur.execute(
+            f"create or replace temp table _hours as select distinct date_trunc('hour', ts) as hour"
+            f" from _delta_{source}"
+        )
+        low, high, nulls = cur.execute(
+            "select min(hour), max(hour) + interval 1 hour, count(*) > count(hour) from _hours"
+        ).fetchone()
+        hour = sa.func.date_trunc(sa.literal_column("'hour'"), table.c.ts, type_=sa.DateTime)
+        hours = sa.select(sa.column("hour")).select_from(sa.table("_hours"))
+        touched = [sa.and_(table.c.ts >= low, table.c.ts < high, hour.in_(hours))] if low is not None else []
+        if nulls:
+            touched.append(table.c.ts.is_(None))
+        if not touched:
+            continue
+        cur.execute(
+            f"delete from {rollup} where hour in (select hour from _hours)"
+            + (" or hour is null" if nulls else "")
+        )
+        cur.execute(
+            f"insert into {rollup} {literal_sql(ROLLUP_DDL[rollup].selectable.where(sa.or_(*touched)))}"
+        )
 
 
 def _filled_columns(con: duckdb.DuckDBPyConnection, present: list[model.Column]) -> set[str]:
