@@ -41,38 +41,50 @@ _LINKS = {
 }
 
 
-def append_calls(path: Path, n: int, *, seed: int = 7, recent: bool = True) -> None:
+def append_calls(target: Path | str, n: int, *, seed: int = 7, recent: bool = True) -> None:
     """Append ``n`` LLM calls (with their events, tool calls, alerts, metrics and sessions) to a
-    Cylestio SQLite database in its own schema, ids continuing the source's.
+    Cylestio database (a SQLite path or a PostgreSQL URL) in its own schema, ids continuing the
+    source's.
 
     ``recent``: times fall in the hour after the source's last event, as new calls do; else they
     keep the benchmark's month, so they land in hours the source already has.
     """
     data = generate.fleet(n, seed=seed)
-    with closing(sqlite3.connect(path)) as con:
-        offsets = {
-            table: con.execute(f"select coalesce(max(id), 0) from {table}").fetchone()[0]
-            for table, _ in _LINKS.values()
-        }
-        last = con.execute("select max(timestamp) from events").fetchone()[0]
-        shift = _shift(data, pd.Timestamp(last)) if recent and last else None
+    postgres = str(target).startswith("postgres")
+    with _connect(target) as con:
+        cur = con.cursor()
+        offsets = {}
+        for table, _ in _LINKS.values():
+            cur.execute(f"select coalesce(max(id), 0) from {table}")
+            offsets[table] = cur.fetchone()[0]
+        cur.execute("select max(timestamp) from events")
+        last = cur.fetchone()[0]
+        shift = _shift(pd.Timestamp(last)) if recent and last else None
         for attr, (table, links) in _LINKS.items():
             frame = getattr(data, attr).copy()
             frame["id"] += offsets[table]
-            for column, target in links.items():
-                frame[column] += offsets[target]
+            for column, target_table in links.items():
+                frame[column] += offsets[target_table]
             for column in frame.columns:
                 if pd.api.types.is_datetime64_any_dtype(frame[column]) and shift is not None:
                     frame[column] = shift(frame[column])
             frame = generate._as_text_times(frame)
             names = ", ".join(frame.columns)
-            marks = ", ".join("?" * len(frame.columns))
-            rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
-            con.executemany(f"insert into {table} ({names}) values ({marks})", rows)
+            marks = ", ".join(("%s" if postgres else "?") for _ in frame.columns)
+            rows = list(frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None))
+            cur.executemany(f"insert into {table} ({names}) values ({marks})", rows)
         con.commit()
 
 
-def _shift(data: generate.Fleet, after: pd.Timestamp):
+def _connect(target: Path | str):
+    if str(target).startswith("postgres"):
+        import psycopg
+
+        return psycopg.connect(str(target))
+    return closing(sqlite3.connect(target))
+
+
+def _shift(after: pd.Timestamp):
     """Map the fleet's month onto the hour after ``after``, keeping the order of times."""
     span = np.timedelta64(generate.DAYS * 86_400, "s")
 

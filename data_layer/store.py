@@ -18,6 +18,7 @@ Pushdown (``data_layer.pushdown``) applies the same casts and cost rule inside P
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -194,10 +195,6 @@ def _append_rows(cur: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, 
         casts = {
             c.name: model_column(incoming, c, source_types) for c in model.TABLES[name] if c.name in stored
         }
-        for column, kind in stored.items():
-            if kind.startswith("ENUM") and column != "cost_source":
-                enum = postgresql.ENUM(name=f"{name}_{column}", create_type=False)
-                casts[column] = sa.cast(casts[column], enum)
         rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
         if name == "llm_calls":
             calls = rows.subquery("c")
@@ -208,9 +205,39 @@ def _append_rows(cur: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, 
         cur.unregister("_incoming")
         if name == "llm_calls":
             cur.unregister("_prices")
+    for column, kind in stored.items():
+        if kind.startswith("ENUM") and column != "cost_source":
+            _widen_enum(cur, name, column)
     if key is not None:
         cur.execute(f"delete from _{name} where {key} in (select {key} from _delta_{name})")
     cur.execute(f"insert into _{name} by name select * from _delta_{name}")
+
+
+def _widen_enum(cur: duckdb.DuckDBPyConnection, name: str, column: str) -> None:
+    """Give ``_<name>.<column>`` (and its rollup's) an ENUM that also holds the new rows' values.
+
+    The values stay in sorted order, as ``_as_enum`` makes them, so the column sorts and groups
+    as a full load's would. Only when a name is new: an agent, a model, a tool never seen.
+    """
+    one = f"(select {column} from _{name} where {column} is not null limit 1)"
+    values = f"(select unnest(enum_range({one})) as v)"
+    new = cur.execute(
+        f"select count(*) from (select distinct {column} as v from _delta_{name} where {column} is not null"
+        f" except select v::varchar from {values})"
+    ).fetchone()[0]
+    if not new:
+        return
+    widened = f"{name}_{column}_{uuid.uuid4().hex[:8]}"
+    cur.execute(
+        f'create type "{widened}" as enum (select v from (select v::varchar as v from {values}'
+        f" union select {column} from _delta_{name}) where v is not null order by v)"
+    )
+    cur.execute(f'alter table _{name} alter {column} type "{widened}"')
+    rollup = _ROLLED_UP.get(name)
+    if rollup is not None and dict(
+        cur.execute(f"select column_name, column_type from (describe {rollup})").fetchall()
+    ).get(column, "").startswith("ENUM"):
+        cur.execute(f'alter table {rollup} alter {column} type "{widened}"')
 
 
 def _update_rollups(cur: duckdb.DuckDBPyConnection, appended: list[str]) -> None:
