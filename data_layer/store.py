@@ -205,12 +205,31 @@ def _append_rows(cur: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, 
         cur.unregister("_incoming")
         if name == "llm_calls":
             cur.unregister("_prices")
-    for column, kind in stored.items():
-        if kind.startswith("ENUM") and column != "cost_source":
-            _widen_enum(cur, name, column)
+    for column in _new_names(cur, name, [c for c, kind in stored.items() if kind.startswith("ENUM")]):
+        _widen_enum(cur, name, column)
     if key is not None:
         cur.execute(f"delete from _{name} where {key} in (select {key} from _delta_{name})")
     cur.execute(f"insert into _{name} by name select * from _delta_{name}")
+
+
+def _enum_values(name: str, column: str) -> str:
+    """A subquery of the values of the ENUM ``_<name>.<column>`` holds, as ``v``."""
+    one = f"(select {column} from _{name} where {column} is not null limit 1)"
+    return f"(select unnest(enum_range({one})) as v)"
+
+
+def _new_names(cur: duckdb.DuckDBPyConnection, name: str, columns: list[str]) -> list[str]:
+    """The ENUM columns of ``_<name>`` that the appended rows have values for that it lacks
+    (``cost_source``'s values are fixed). One statement for all of them."""
+    columns = [c for c in columns if c != "cost_source"]
+    if not columns:
+        return []
+    counts = " union all ".join(
+        f"select '{c}' as c, count(*) as n from (select distinct {c} from _delta_{name} where {c} is not null"
+        f" except select v::varchar from {_enum_values(name, c)})"
+        for c in columns
+    )
+    return [c for c, n in cur.execute(counts).fetchall() if n]
 
 
 def _widen_enum(cur: duckdb.DuckDBPyConnection, name: str, column: str) -> None:
@@ -219,14 +238,7 @@ def _widen_enum(cur: duckdb.DuckDBPyConnection, name: str, column: str) -> None:
     The values stay in sorted order, as ``_as_enum`` makes them, so the column sorts and groups
     as a full load's would. Only when a name is new: an agent, a model, a tool never seen.
     """
-    one = f"(select {column} from _{name} where {column} is not null limit 1)"
-    values = f"(select unnest(enum_range({one})) as v)"
-    new = cur.execute(
-        f"select count(*) from (select distinct {column} as v from _delta_{name} where {column} is not null"
-        f" except select v::varchar from {values})"
-    ).fetchone()[0]
-    if not new:
-        return
+    values = _enum_values(name, column)
     widened = f"{name}_{column}_{uuid.uuid4().hex[:8]}"
     cur.execute(
         f'create type "{widened}" as enum (select v from (select v::varchar as v from {values}'
@@ -247,23 +259,21 @@ def _update_rollups(cur: duckdb.DuckDBPyConnection, appended: list[str]) -> None
     other hours: new rows are recent, and the range is then a few row groups.
     """
     for source in appended:
-        rollup, table = _ROLLED_UP[source], MODEL[source]
-        cur.execute(
-            f"create or replace temp table _hours as select distinct date_trunc('hour', ts) as hour"
-            f" from _delta_{source}"
-        )
+        rollup, table, delta = _ROLLED_UP[source], MODEL[source], f"_delta_{source}"
         low, high, nulls = cur.execute(
-            "select min(hour), max(hour) + interval 1 hour, count(*) > count(hour) from _hours"
+            f"select date_trunc('hour', min(ts)), date_trunc('hour', max(ts)) + interval 1 hour,"
+            f" count(*) > count(ts) from {delta}"
         ).fetchone()
+        hour_of = "date_trunc('hour', ts)"
+        hours = sa.select(sa.literal_column(hour_of)).select_from(sa.table(delta))
         hour = sa.func.date_trunc(sa.literal_column("'hour'"), table.c.ts, type_=sa.DateTime)
-        hours = sa.select(sa.column("hour")).select_from(sa.table("_hours"))
         touched = [sa.and_(table.c.ts >= low, table.c.ts < high, hour.in_(hours))] if low is not None else []
         if nulls:
             touched.append(table.c.ts.is_(None))
         if not touched:
             continue
         cur.execute(
-            f"delete from {rollup} where hour in (select hour from _hours)"
+            f"delete from {rollup} where hour in (select {hour_of} from {delta})"
             + (" or hour is null" if nulls else "")
         )
         cur.execute(
