@@ -13,7 +13,7 @@ import streamlit as st
 
 from data_layer.errors import AgentwatchError
 from data_layer.sources.registry import titles_of
-from ui import filters, run_marker, source
+from ui import filters, freshness, run_marker, source
 from ui.charts import palette_for
 from ui.context import CONTEXT_KEY, PageContext
 from ui.markdown import md
@@ -65,6 +65,7 @@ def _sidebar_source(choice, entry) -> None:
     with st.sidebar:
         st.markdown(f"**{md(choice.label)}**")
         st.caption(f"{systems} · {counts['llm_calls']:,} LLM calls · {counts['events']:,} events · {span}")
+        freshness.show(choice, entry)
         if entry.stale_reason:
             st.warning(
                 f"Showing the last data loaded; refreshing failed: {md(entry.stale_reason)}",

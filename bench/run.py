@@ -3,13 +3,16 @@
     python bench/run.py [--quick] [--json bench/results.json] [--sources sqlite,postgres,parquet]
     python bench/run.py --sharded [--sharded-n 200000] [--json bench/results-sharded.json]
     python bench/run.py --summarize [--repeat 5]
+    python bench/run.py --refresh [--quick | --sizes 1000000]
 
 --quick runs 100k and 1M LLM calls; the full run adds 10M. Each (N, source) is measured in its
 own process (bench/measure.py), so peak memory is that load's alone. The table printed gives,
 per page, our query time, the baseline's, the ratio baseline/ours, and a full AppTest rerun.
 --sharded is a run of its own, outside --quick: pushdown on PostgreSQL sharded over two more
 clusters through postgres_fdw (bench/sharded.py). --summarize is one too: the summarize command
-against a pandas reader on the 1M-call SQLite, cold processes (bench/summarize.py).
+against a pandas reader on the 1M-call SQLite, cold processes (bench/summarize.py). So is
+--refresh: per N, a refresh after 10,000 new calls against a full reload of the same SQLite file
+(bench/refresh.py).
 """
 
 from __future__ import annotations
@@ -87,6 +90,9 @@ def main() -> None:
     parser.add_argument("--sharded-n", type=int, default=200_000, help="LLM calls for --sharded")
     parser.add_argument("--repeat", type=int, default=5, help="runs per median (noisy machine: more)")
     parser.add_argument("--summarize", action="store_true", help="summarize against pandas, alone")
+    parser.add_argument(
+        "--refresh", action="store_true", help="refresh after new calls vs full reload, alone"
+    )
     args = parser.parse_args()
     if args.summarize:
         from bench.summarize import table as summarize_table
@@ -108,6 +114,14 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [100_000, 1_000_000]
     if not args.sizes and not args.quick:
         sizes.append(10_000_000)
+    if args.refresh:
+        from bench.refresh import table as refresh_table
+
+        for n in sizes:
+            print(f"measuring the refresh at N={n:,}...", file=sys.stderr, flush=True)
+            print(refresh_table(_child("bench.refresh", "--n", str(n), "--repeat", "3")), flush=True)
+        _footer()
+        return
     runs = []
     for n in sizes:
         for source in args.sources.split(","):

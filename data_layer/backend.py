@@ -4,9 +4,9 @@ Two backends implement it: the DuckDB ``Store`` (``data_layer.store``), which ho
 telemetry model, and ``PushdownBackend`` (``data_layer.pushdown``), which runs every statement
 inside the source PostgreSQL. Pages are typed with the protocol, so they cannot tell them apart.
 
-What never changes while a source lives (its time span, row counts, filter choices and data
-quality) is computed once per backend, by ``SourceFacts``, however many sessions and reruns ask:
-callers just call the method.
+What changes only when the data does (its time span, row counts, filter choices and data
+quality) is computed once per backend and kept until a refresh adds rows, by ``SourceFacts``,
+however many sessions and reruns ask: callers just call the method.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from data_layer.queries import catalog
 from data_layer.tables import MODEL
 
 if TYPE_CHECKING:
+    from data_layer.refresh import Origin
     from data_layer.store import SourceInfo
 
 T = TypeVar("T")
@@ -71,25 +72,41 @@ class Memo:
     def __init__(self) -> None:
         self._values: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._generation = 0
 
     def __call__(self, name: str, compute: Callable[[], T]) -> T:
         with self._lock:
             if name in self._values:
                 return self._values[name]  # type: ignore[return-value]
+            generation = self._generation
         value = compute()
         with self._lock:
+            if generation != self._generation:  # the data changed while computing: do not keep it
+                return value
             return self._values.setdefault(name, value)  # type: ignore[return-value]
+
+    def clear(self) -> None:
+        """Forget every value: the data they were computed from changed."""
+        with self._lock:
+            self._values.clear()
+            self._generation += 1
 
 
 class SourceFacts:
     """The ``Backend`` methods every backend answers the same way, through its own ``run``.
 
-    The answers are kept for the backend's life: a source is reloaded as a new backend, never
-    changed in place. Callers get the same object each time and must not change it.
+    The answers are kept until the backend's data changes (a refresh appended rows: ``forget``);
+    a source read in full again is a new backend. Callers get the same object each time and must
+    not change it.
     """
 
     def __init__(self) -> None:
         self._memo = Memo()
+        self.origin: Origin | None = None  # where the rows came from, for a refresh (``data_layer.refresh``)
+
+    def forget(self) -> None:
+        """Drop the kept answers: the rows they were computed from changed."""
+        self._memo.clear()
 
     def run(self, stmt: sa.Executable) -> pd.DataFrame:
         raise NotImplementedError

@@ -5,8 +5,11 @@ the same source reuses the store instead of reloading it; two sessions asking fo
 at once wait for one load instead of running two. Least recently used stores are dropped beyond
 ``capacity`` so that memory stays bounded however many files people upload.
 
-A store loaded from a database is refreshed after ``ttl_s``; when that refresh fails (the server
-went away), the last store stays in use and is marked stale until a refresh succeeds.
+A store loaded from a database (or a file at a path) is checked against its source after
+``ttl_s`` by the ``refresh`` its caller gives (``data_layer.refresh``: nothing read if nothing
+changed, only the new rows if rows were appended); without one, or when Reload asks, it is read
+in full. When that fails (the server went away), the last store stays in use and is marked stale
+until a refresh succeeds. Each entry says when its data was read and last checked.
 """
 
 from __future__ import annotations
@@ -15,17 +18,28 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from data_layer.backend import Backend
 from data_layer.errors import AgentwatchError
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Entry:
     store: Backend
-    loaded_at: float
+    loaded_at: float  # monotonic: when the store was last checked against its source, or tried to be
     stale_reason: str | None = None  # set while refreshes fail; the store shown is the last good one
+    changed_at: datetime = field(default_factory=_now)  # when rows were last read from the source
+    checked_at: datetime = field(default_factory=_now)  # when the store last matched the source
+
+
+Refresh = Callable[[Backend], tuple[Backend, bool]]
+"""Bring a store up to date: the same or a new store, and whether its data changed."""
 
 
 class StoreCache:
@@ -38,10 +52,16 @@ class StoreCache:
         self._guard = threading.Lock()
 
     def get(
-        self, key: str, load: Callable[[], Backend], *, refreshable: bool = False, force: bool = False
+        self,
+        key: str,
+        load: Callable[[], Backend],
+        *,
+        refreshable: bool = False,
+        force: bool = False,
+        refresh: Refresh | None = None,
     ) -> Entry:
-        """The entry for ``key``, loading it with ``load()`` on first use, when due for a refresh,
-        or when ``force`` asks for one (the Reload button).
+        """The entry for ``key``, loading it with ``load()`` on first use or when ``force`` asks for
+        it (the Reload button); when due for a refresh, through ``refresh`` if given, else ``load``.
 
         Raises what ``load`` raises when there is no earlier store to fall back on; a failed
         refresh keeps the earlier store and marks it stale instead.
@@ -59,12 +79,19 @@ class StoreCache:
             if entry is not None and not due:
                 return entry
             try:
-                store = load()
+                if entry is not None and refresh is not None and not force:
+                    store, changed = refresh(entry.store)
+                else:
+                    store, changed = load(), True
             except AgentwatchError as err:
                 if entry is None:
                     raise
                 entry.stale_reason = str(err)
                 entry.loaded_at = time.monotonic()  # retry after another ttl, not on every rerun
+                return entry
+            if entry is not None and store is entry.store:  # checked, or the new rows appended
+                entry.loaded_at, entry.stale_reason, entry.checked_at = time.monotonic(), None, _now()
+                entry.changed_at = entry.checked_at if changed else entry.changed_at
                 return entry
             fresh = Entry(store=store, loaded_at=time.monotonic())
             self._put(key, fresh)

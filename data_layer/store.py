@@ -18,6 +18,7 @@ Pushdown (``data_layer.pushdown``) applies the same casts and cost rule inside P
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,6 +98,33 @@ class Store(SourceFacts):
     def _fetch(self, sql: str, params: list | dict | None) -> pd.DataFrame:
         with self.cursor() as cur:
             return cur.execute(sql, params or []).df()
+
+    def append(self, tables: Mapping[str, model.Frame], keys: Mapping[str, str], info: SourceInfo) -> None:
+        """Add a refresh's rows (``data_layer.refresh``) and bring the rollups up to date.
+
+        One DuckDB transaction: a query running meanwhile sees the store before or after, never
+        half of it. Rows of ``keys``'s tables replace the rows with the same key (an agent seen
+        again); the others are appended. The rollups' touched hours are computed again from the
+        rows, so they stay what a full load would build. Raises ``Unappendable`` (and changes
+        nothing) when the rows do not fit the store as built: a name its ENUM columns lack, a
+        column that was empty at load; the caller then loads the source in full.
+        """
+        with self._lock:
+            cur = self._con.cursor()
+        try:
+            cur.execute("begin transaction")
+            try:
+                for name, frame in tables.items():
+                    _append_rows(cur, name, frame, keys.get(name))
+                _update_rollups(cur, [name for name in tables if name in _ROLLED_UP])
+                cur.execute("commit")
+            except duckdb.Error as err:
+                cur.execute("rollback")
+                raise Unappendable(str(err)) from err
+        finally:
+            cur.close()
+        self.info = info
+        self.forget()
 
 
 # Text columns with few distinct values, held as ENUMs: one byte a row instead of sixteen, and
@@ -248,6 +276,116 @@ def _estimate_costs(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_prices")
     con.execute("drop table _llm_calls")
     con.execute("alter table _llm_calls_costed rename to _llm_calls")
+
+
+class Unappendable(Exception):
+    """A refresh's rows do not fit the store as it was built; the store is unchanged."""
+
+
+# Model table -> its rollup; the touched hours of each are computed again after an append.
+_ROLLED_UP = {ddl.table.name.removesuffix("_hourly"): name for name, ddl in ROLLUP_DDL.items()}
+
+
+def _append_rows(cur: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, key: str | None) -> None:
+    """Cast ``frame`` as ``_create`` casts a load's rows and add it to ``_<name>`` (replacing the
+    rows with the same ``key``); the rows added stay in ``_delta_<name>`` for the rollups."""
+    stored = dict(cur.execute(f"select column_name, column_type from (describe _{name})").fetchall())
+    cur.register("_incoming", frame)
+    try:
+        source_types = dict(
+            cur.execute("select column_name, column_type from (describe _incoming)").fetchall()
+        )
+        present = [c for c in model.TABLES[name] if c.name in source_types]
+        if missing := _filled_columns(cur, "_incoming", present) - set(stored):
+            raise duckdb.InvalidInputException(f"{name}: no column for {sorted(missing)} in the store")
+        incoming = sa.table("_incoming", *(sa.column(c.name) for c in present))
+        casts = {
+            c.name: model_column(incoming, c, source_types) for c in model.TABLES[name] if c.name in stored
+        }
+        rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
+        if name == "llm_calls":
+            calls = rows.subquery("c")
+            cur.register("_prices", price_table(cur.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
+            rows = pricing.with_costs(calls, pricing.price_table_clause("_prices"), enum=True)
+        cur.execute(f"create or replace temp table _delta_{name} as {literal_sql(rows)}")
+    finally:
+        cur.unregister("_incoming")
+        if name == "llm_calls":
+            cur.unregister("_prices")
+    for column in _new_names(cur, name, [c for c, kind in stored.items() if kind.startswith("ENUM")]):
+        _widen_enum(cur, name, column)
+    if key is not None:
+        cur.execute(f"delete from _{name} where {key} in (select {key} from _delta_{name})")
+    cur.execute(f"insert into _{name} by name select * from _delta_{name}")
+
+
+def _enum_values(name: str, column: str) -> str:
+    """A subquery of the values of the ENUM ``_<name>.<column>`` holds, as ``v``."""
+    one = f"(select {column} from _{name} where {column} is not null limit 1)"
+    return f"(select unnest(enum_range({one})) as v)"
+
+
+def _new_names(cur: duckdb.DuckDBPyConnection, name: str, columns: list[str]) -> list[str]:
+    """The ENUM columns of ``_<name>`` that the appended rows have values for that it lacks
+    (``cost_source``'s values are fixed). One statement for all of them."""
+    columns = [c for c in columns if c != "cost_source"]
+    if not columns:
+        return []
+    counts = " union all ".join(
+        f"select '{c}' as c, count(*) as n from (select distinct {c} from _delta_{name} where {c} is not null"
+        f" except select v::varchar from {_enum_values(name, c)})"
+        for c in columns
+    )
+    return [c for c, n in cur.execute(counts).fetchall() if n]
+
+
+def _widen_enum(cur: duckdb.DuckDBPyConnection, name: str, column: str) -> None:
+    """Give ``_<name>.<column>`` (and its rollup's) an ENUM that also holds the new rows' values.
+
+    The values stay in sorted order, as ``_as_enum`` makes them, so the column sorts and groups
+    as a full load's would. Only when a name is new: an agent, a model, a tool never seen.
+    """
+    values = _enum_values(name, column)
+    widened = f"{name}_{column}_{uuid.uuid4().hex[:8]}"
+    cur.execute(
+        f'create type "{widened}" as enum (select v from (select v::varchar as v from {values}'
+        f" union select {column} from _delta_{name}) where v is not null order by v)"
+    )
+    cur.execute(f'alter table _{name} alter {column} type "{widened}"')
+    rollup = _ROLLED_UP.get(name)
+    if rollup is not None and dict(
+        cur.execute(f"select column_name, column_type from (describe {rollup})").fetchall()
+    ).get(column, "").startswith("ENUM"):
+        cur.execute(f'alter table {rollup} alter {column} type "{widened}"')
+
+
+def _update_rollups(cur: duckdb.DuckDBPyConnection, appended: list[str]) -> None:
+    """Recompute the rollup rows of the hours the appended rows fall in, from all the rows.
+
+    The rows are read through a time range first, so DuckDB's zone maps skip the row groups of
+    other hours: new rows are recent, and the range is then a few row groups.
+    """
+    for source in appended:
+        rollup, table, delta = _ROLLED_UP[source], MODEL[source], f"_delta_{source}"
+        low, high, nulls = cur.execute(
+            f"select date_trunc('hour', min(ts)), date_trunc('hour', max(ts)) + interval 1 hour,"
+            f" count(*) > count(ts) from {delta}"
+        ).fetchone()
+        hour_of = "date_trunc('hour', ts)"
+        hours = sa.select(sa.literal_column(hour_of)).select_from(sa.table(delta))
+        hour = sa.func.date_trunc(sa.literal_column("'hour'"), table.c.ts, type_=sa.DateTime)
+        touched = [sa.and_(table.c.ts >= low, table.c.ts < high, hour.in_(hours))] if low is not None else []
+        if nulls:
+            touched.append(table.c.ts.is_(None))
+        if not touched:
+            continue
+        cur.execute(
+            f"delete from {rollup} where hour in (select {hour_of} from {delta})"
+            + (" or hour is null" if nulls else "")
+        )
+        cur.execute(
+            f"insert into {rollup} {literal_sql(ROLLUP_DDL[rollup].selectable.where(sa.or_(*touched)))}"
+        )
 
 
 def _filled_columns(con: duckdb.DuckDBPyConnection, relation: str, present: list[model.Column]) -> set[str]:

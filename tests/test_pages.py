@@ -600,3 +600,37 @@ def test_a_one_bucket_series_has_a_time_axis_in_whole_buckets(page, preset):
         assert lo < x < hi
         assert pd.Timestamp(axis["tick0"]) == x  # ticks on bucket starts
         assert "%S" not in axis["tickformat"] and "%L" not in axis["tickformat"]
+
+
+# --- freshness ----------------------------------------------------------------------------------
+
+
+def sidebar_captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.sidebar.caption]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_says_how_fresh_its_data_is(cylestio_sqlite_source, page):
+    at = open_page(cylestio_sqlite_source, page)
+    assert_rendered(at)
+    assert any("Data as of" in c and "UTC, checked" in c for c in sidebar_captions(at)), sidebar_captions(at)
+
+
+def test_rows_added_to_the_source_show_once_the_refresh_period_is_up(tmp_path, monkeypatch):
+    from bench import generate
+    from bench.refresh import append_calls
+
+    path = generate.write_sqlite(generate.fleet(500, seed=3), tmp_path / "live.db")
+    source = Source("live", str(path), None)
+    monkeypatch.setenv(app_source.REFRESH_VAR, "0")
+    app_source._cache.clear()
+    try:
+        before = open_page(source, "overview")
+        append_calls(path, 100, seed=4)
+        after = open_page(source, "overview")
+    finally:
+        app_source._cache.clear()  # the next test's cache reads the period it sets
+    assert_rendered(after)
+    assert any("500 LLM calls" in c for c in sidebar_captions(before))
+    assert any("600 LLM calls" in c for c in sidebar_captions(after)), sidebar_captions(after)
+    assert shown_metrics(after)["LLM calls"] != shown_metrics(before)["LLM calls"]

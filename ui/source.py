@@ -26,7 +26,8 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from data_layer import demo, policy, uploads
 from data_layer.cache import Entry, StoreCache
 from data_layer.errors import AgentwatchError
-from data_layer.sources import Location, open_pushdown, open_source, open_sources
+from data_layer.refresh import open_watched, open_watched_pushdown, refresh
+from data_layer.sources import Location, open_sources
 
 CHOICE_KEY = "source_choice"
 UPLOAD_KEY = "upload"
@@ -50,6 +51,11 @@ class Choice:
     def can_push_down(self) -> bool:
         return Location.parse(self.target).is_postgres
 
+    @property
+    def can_change(self) -> bool:
+        """A database or a file at a path may change; an upload and the demo never do."""
+        return self.origin not in ("upload", "demo")
+
     def with_pushdown(self, on: bool) -> Choice:
         key = self.key.removesuffix(":pushdown") + (":pushdown" if on else "")
         return replace(self, pushdown=on, key=key)
@@ -58,12 +64,18 @@ class Choice:
 REFRESH_VAR = "AGENTWATCH_REFRESH_S"
 
 
+def refresh_period() -> float:
+    """Seconds between checks of a database or a file at a path for new data."""
+    return float(os.environ.get(REFRESH_VAR, "30"))
+
+
 class _ServerCache:
     """One store cache for the whole process, so sessions on the same source share its store.
 
     A module-level object rather than ``st.cache_resource``: the benchmark and the tests load a
     store outside the app and hand it over, which a Streamlit cache keyed to its runtime would
-    not see. Databases are read again after AGENTWATCH_REFRESH_S seconds (default 300).
+    not see. Databases and files at a path are checked again after AGENTWATCH_REFRESH_S seconds
+    (default 30): a check of an unchanged source reads nothing, new rows are appended.
     """
 
     def __init__(self) -> None:
@@ -73,7 +85,7 @@ class _ServerCache:
     def __call__(self) -> StoreCache:
         with self._lock:
             if self._cache is None:
-                self._cache = StoreCache(capacity=6, ttl_s=float(os.environ.get(REFRESH_VAR, "300")))
+                self._cache = StoreCache(capacity=6, ttl_s=refresh_period())
             return self._cache
 
     def clear(self) -> None:
@@ -190,15 +202,21 @@ def load(choice: Choice, progress) -> Entry:
         if choice.origin == "demo":
             return open_sources(demo.demo_sources(), label="Demo dataset", progress=progress)
         if choice.pushdown:
-            return open_pushdown(choice.target, label=choice.label)
-        return open_source(choice.target, progress=progress, label=choice.label)
+            return open_watched_pushdown(choice.target, label=choice.label)
+        return open_watched(choice.target, progress=progress, label=choice.label)
 
     force = st.session_state.pop("reload_requested", None) == choice.key
-    return _cache().get(choice.key, build, refreshable=choice.is_database_url, force=force)
+    return _cache().get(
+        choice.key,
+        build,
+        refreshable=choice.can_change,
+        force=force,
+        refresh=lambda store: refresh(store, build, progress),
+    )
 
 
 def reload(choice: Choice) -> None:
-    """Read the source again on the next run; if that fails, the data shown so far stays."""
+    """Read the source again, in full, on the next run; if that fails, the data shown so far stays."""
     st.session_state["reload_requested"] = choice.key
 
 

@@ -9,7 +9,7 @@ rather than naming a system, its tables or its columns.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from data_layer.model import TABLES, Telemetry
 from data_layer.report import ReadingReport
 from data_layer.sources.database import Database, Progress
+from data_layer.sources.watermarks import Delta, Marks
 
 # A model table in the source's terms: Core, a union of shapes, or SQL text where the mapping
 # needs the source's own functions (jsonb, unnest, recursion).
@@ -53,6 +54,13 @@ class Adapter:
     reading: Callable[[Database, dict[str, int]], ReadingReport] | None = None
     tables: tuple[str, ...] = ()
     events_table: str | None = None
+    # Refreshing (``data_layer.refresh``): the source tables whose watermarks say whether the
+    # source changed (default: ``tables``, else every table), a column per table whose maximum
+    # moves when rows are updated in place, and, for append-only sources, a reader of the rows
+    # past the old watermarks up to the new ones. Without it a changed source is read in full.
+    watched: tuple[str, ...] = ()
+    changes: Mapping[str, str] = field(default_factory=dict)
+    load_since: Callable[[Database, Marks, Marks, Progress], Delta] | None = None
 
     def __post_init__(self) -> None:
         if unknown := self.provides - set(TABLES):
@@ -69,6 +77,10 @@ class Adapter:
     @property
     def reads_files(self) -> bool:
         return self.recognises_file is not None
+
+    def watched_tables(self, db: Database) -> tuple[str, ...]:
+        """The source tables whose watermarks tell whether a source of this system changed."""
+        return self.watched or self.tables or tuple(sorted(db.catalog()))
 
     @property
     def can_push_down(self) -> bool:

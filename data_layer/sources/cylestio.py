@@ -22,6 +22,7 @@ from data_layer.model import Frame, Telemetry
 from data_layer.report import ReadingReport
 from data_layer.sources.adapter import Adapter, only_columns, optional_column, select_fields, source_columns
 from data_layer.sources.database import Database, Progress
+from data_layer.sources.watermarks import Delta, Marks, id_range
 from data_layer.tables import compile_statement
 
 SYSTEM = "cylestio"
@@ -195,9 +196,18 @@ def _mapped_in_duckdb(
     return {name: loader(name, stmt) for name, stmt in selects.items()}
 
 
-def model_selects(db: Database) -> dict[str, sa.Select]:
-    """One SELECT per model table, in the source's terms. Also used to push queries down."""
-    t = {name: db.table(name) for name in _TABLES if name in db.catalog()}
+Narrowing = Mapping[str, Callable[[sa.FromClause], sa.ColumnElement[bool]]]
+
+
+def model_selects(db: Database, narrowed: Narrowing | None = None) -> dict[str, sa.Select]:
+    """One SELECT per model table, in the source's terms. Also used to push queries down.
+
+    ``narrowed`` reads only some rows of some source tables (source table -> condition on it):
+    a refresh reads the new rows of a detail table, still joined to every event.
+    """
+    t: dict[str, sa.FromClause] = {name: db.table(name) for name in _TABLES if name in db.catalog()}
+    for name, where in (narrowed or {}).items():
+        t[name] = sa.select(t[name]).where(where(t[name])).subquery(name)
     agents, events = t["agents"], t["events"]
     # An event's context, shared by every detail table.
     ctx = events.join(agents, agents.c.id == events.c.agent_id)
@@ -289,7 +299,44 @@ def model_selects(db: Database) -> dict[str, sa.Select]:
     return selects
 
 
-def _metrics_select(perf: sa.TableClause, events: sa.TableClause, ctx: sa.Join, context: list) -> sa.Select:
+# Tables whose rows Cylestio updates in place: their model rows are replaced by key on refresh.
+# The agents table is small and read whole; a session is noticed when it ends (an indexed column).
+_CHANGES = {"agents": "last_seen", "sessions": "end_time"}
+_KEYS = {"agents": "agent", "sessions": "session"}
+
+
+def load_since(db: Database, old: Marks, new: Marks, progress: Progress) -> Delta:
+    """The model rows of the source rows past the ``old`` watermarks, up to the ``new`` ones.
+
+    Each model table is read from the source table that drives it (llm_calls from llm_calls,
+    events from events), narrowed to the new rows and still joined to every event and agent:
+    a new call may belong to an old event. Read in the source, where those joins are index
+    lookups; the full load's reasons to join in DuckDB (SQLite's one-core joins of millions of
+    rows) do not hold for a few thousand.
+    """
+    tables = {}
+    for model_table, (source, *_) in _SOURCES_OF.items():
+        if source not in new or old.get(source) == new[source]:
+            continue
+        narrowed = {} if model_table == "agents" else {source: _new_rows(source, old[source], new[source])}
+        stmt = model_selects(db, narrowed)[model_table]
+        tables[model_table] = db.read_arrow(stmt, progress, f"new {model_table.replace('_', ' ')}")
+    return Delta(tables=tables, keys={t: key for t, key in _KEYS.items() if t in tables})
+
+
+def _new_rows(source: str, old, new) -> Callable[[sa.FromClause], sa.ColumnElement[bool]]:
+    def where(table: sa.FromClause) -> sa.ColumnElement[bool]:
+        appended = id_range(table, old, new)
+        column = _CHANGES.get(source)
+        if column is None or column not in table.c:
+            return appended
+        updated = table.c[column] > old.changed if old.changed is not None else table.c[column].is_not(None)
+        return sa.or_(appended, updated)
+
+    return where
+
+
+def _metrics_select(perf: sa.FromClause, events: sa.TableClause, ctx: sa.Join, context: list) -> sa.Select:
     ts, agent = context[1], context[2]
     parts = []
     if {"metric_type", "value"} <= set(perf.c.keys()):
@@ -340,4 +387,6 @@ ADAPTER = Adapter(
     reading=reading_report,
     tables=_TABLES,
     events_table="events",
+    changes=_CHANGES,
+    load_since=load_since,
 )

@@ -1,0 +1,44 @@
+"""How fresh the data on every page is: one line in the sidebar, which every page shares.
+
+A database or a file at a path is checked for new data every ``AGENTWATCH_REFRESH_S`` seconds
+(``ui.source``); queries pushed down into the database read it every time; uploads and the demo
+never change. The line says which, and when the data was read and last checked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from data_layer.cache import Entry
+from ui.source import Choice
+
+
+def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
+    """The sentence: when the data was read, and when it was last found to match its source."""
+    now = now or datetime.now(UTC)
+    checked = ago(now - entry.checked_at)
+    if choice.pushdown:
+        return f"Live: every query reads the database · facts checked {checked}"
+    read = f"Data as of {entry.changed_at:%H:%M:%S} UTC"
+    if not choice.can_change:
+        return f"{read} · {'generated for today' if choice.origin == 'demo' else 'an upload does not change'}"
+    return f"{read}, checked {checked}"
+
+
+def ago(delta) -> str:
+    """A short age: "just now", "5 s ago", "3 min ago", "2 h ago"."""
+    seconds = max(0, int(delta.total_seconds()))
+    if seconds < 1:
+        return "just now"
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+def show(choice: Choice, entry: Entry) -> None:
+    """The line, as a caption in the sidebar (app.py calls it for every page)."""
+    st.sidebar.caption(f":material/schedule: {line(choice, entry)}")
