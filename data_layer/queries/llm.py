@@ -65,7 +65,8 @@ def llm_usage_sets(
 ) -> list[pd.DataFrame]:
     """``llm_usage`` for several groupings at once, one statement: one frame per set of keys
     (``bucket`` and ``LLM_DIMENSIONS``; ``period`` too with ``previous``, the period before the
-    filter's, 0 for the filter's own rows, 1 for the previous period's)."""
+    filter's, 0 for the filter's own rows, 1 for the previous period's). A period without calls
+    has no row in a set keyed by ``period`` alone, where ``llm_usage`` totals one row of 0."""
     calls = MODEL["llm_calls"]
     measures = {
         "calls": sa.literal(1, sa.BigInteger),
