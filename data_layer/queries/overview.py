@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -33,16 +33,17 @@ KPIS: dict[str, tuple[str, str, bool | None, str]] = {
 
 @dataclass(frozen=True)
 class Overview:
-    """Everything the Overview page shows, from one statement per model table."""
+    """Everything the Overview page shows, from one statement per model table (None: a table
+    the source does not have, not read)."""
 
     kpis: pd.DataFrame  # overview_kpis, of the tables asked for
     trends: dict[str, list[float | None]]  # kpi_trends
     change: str | None  # what_changed
-    usage_by_model: pd.DataFrame  # llm_usage(bucket=bucket, by="model")
-    cost_by_source: pd.DataFrame  # llm_usage(bucket=bucket, by="cost_source")
-    latency: pd.DataFrame  # llm_latency(bucket=bucket)
-    tasks_by_agent: pd.DataFrame  # tasks_completed(bucket="day", by="agent")
-    alerts_by_severity: pd.DataFrame  # alert_counts(bucket="day", by="severity")
+    usage_by_model: pd.DataFrame | None  # llm_usage(bucket=bucket, by="model")
+    cost_by_source: pd.DataFrame | None  # llm_usage(bucket=bucket, by="cost_source")
+    latency: pd.DataFrame | None  # llm_latency(bucket=bucket)
+    tasks_by_agent: pd.DataFrame | None  # tasks_completed(bucket="day", by="agent")
+    alerts_by_severity: pd.DataFrame | None  # alert_counts(bucket="day", by="severity")
 
 
 def overview(
@@ -107,7 +108,10 @@ class _Periods:
     def __init__(self, backend: Backend, filters: Filters, before: Filters | None, bucket: str) -> None:
         self.backend, self.filters, self.before, self.bucket = backend, filters, before, bucket
 
-    def read(self, sets_of, sets: list[tuple[str, ...]], wanted: bool, **kw) -> list[tuple] | None:
+    def read(
+        self, sets_of: Callable[..., list[pd.DataFrame]], sets: list[tuple[str, ...]], wanted: bool, **kw
+    ) -> list[tuple[pd.DataFrame, pd.DataFrame]] | None:
+        """Per set, (this period's frame, the previous one's); None when not ``wanted``."""
         if not wanted:
             return None
         tag = ("period",) if self.before is not None else ()
@@ -125,6 +129,7 @@ class _Periods:
 
 
 def _period(frame: pd.DataFrame, period: int) -> pd.DataFrame:
+    """One period's rows, as a query of that period alone gives them."""
     return frame[frame["period"] == period].drop(columns="period").reset_index(drop=True)
 
 
@@ -134,6 +139,7 @@ _NO_CALLS = {"calls": 0, "tokens_in": 0, "tokens_out": 0, "cost_recorded_usd": 0
 
 
 def _first(pair: tuple | None, period: int, default: dict) -> dict:
+    """The one row of a total; ``default`` when the period had no rows to group at all."""
     if pair is None or pair[period].empty:
         return default
     return pair[period].iloc[0].to_dict()
