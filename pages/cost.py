@@ -25,7 +25,12 @@ if not ctx.has("llm_calls"):
     nothing_to_show("LLM calls", fills("llm_calls"))
     st.stop()
 
-totals = queries.llm_usage(store, f, by="cost_source")
+bucket = ctx.bucket()
+STACKS = ["model", "agent", "cost_source"]
+# Every usage figure on the page in one statement, the chart's for each way of stacking it.
+totals, by_agent, *stacked = queries.llm_usage_sets(
+    store, f, [("cost_source",), ("agent",), *(("bucket", s) for s in STACKS)], bucket=bucket
+)
 if totals.empty:
     no_match()
     st.stop()
@@ -42,12 +47,8 @@ for col, (source, label) in zip(
     else:
         col.metric(label, fmt_number(split["cost_usd"].get(source), "USD"), border=True)
 
-by = (
-    st.segmented_control("Stack by", ["model", "agent", "cost_source"], default="model", key="cost_by")
-    or "model"
-)
-bucket = ctx.bucket()
-over_time = queries.llm_usage(store, f, bucket=bucket, by=by)
+by = st.segmented_control("Stack by", STACKS, default="model", key="cost_by") or "model"
+over_time = stacked[STACKS.index(by)]
 fig = charts.bars_over_time(
     over_time, "cost_usd", color=by, palettes=palettes,
     title=f"Cost per {bucket} (USD, recorded + estimated), by {by.replace('_', ' ')}", y_title="USD",
@@ -55,24 +56,24 @@ fig = charts.bars_over_time(
 )  # fmt: skip
 chart(fig, "cost_over_time", filter_on={"model": "models", "agent": "agents"}.get(by))
 
+costliest = queries.session_summaries(store, f, order_by="cost", limit=200)  # the chart's ten are its first
 left, right = st.columns(2)
 with left:
-    per_task = queries.cost_per_completed_task(store, f)
-    if ctx.has("tasks") and per_task["tasks_completed"].sum() > 0:
+    per_task = queries.cost_per_completed_task(store, f) if ctx.has("tasks") else None
+    if per_task is not None and per_task["tasks_completed"].sum() > 0:
         fig = charts.bars(
             per_task.dropna(subset=["cost_per_task_usd"]), "agent", "cost_per_task_usd", palettes=palettes,
             title="Cost per completed task (USD), by agent", y_title="USD per task",
         )  # fmt: skip
         chart(fig, "cost_per_task", filter_on="agents")
     else:
-        by_agent = queries.llm_usage(store, f, by="agent")
         fig = charts.bars(
             by_agent, "agent", "cost_usd", palettes=palettes, title="Cost by agent (USD)", y_title="USD"
         )
         chart(fig, "cost_by_agent", filter_on="agents")
         st.caption(f"Cost per completed task needs task data. {fills('tasks')}")
 with right:
-    sessions = queries.session_summaries(store, f, order_by="cost", limit=10)
+    sessions = costliest.head(10)
     sessions = sessions[sessions["cost_usd"].notna()]
     if sessions.empty:
         st.info("No session has a cost in this period.")
@@ -84,7 +85,5 @@ with right:
         chart(fig, "cost_sessions", filter_on="sessions")
 
 st.subheader("Cost per session")
-table(
-    queries.session_summaries(store, f, order_by="cost", limit=200),
-)
+table(costliest)
 downloads("llm-calls", lambda: queries.filtered_rows(store, "llm_calls", f))

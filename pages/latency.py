@@ -20,13 +20,15 @@ st.caption(f"{describe(f)} · percentiles are exact (linear interpolation over e
 bucket = ctx.bucket()
 
 if ctx.has("llm_calls"):
-    overall = queries.llm_latency(store, f).iloc[0]
+    overall, over_time, by_model = queries.latency_sets(
+        store, f, [(), ("bucket",), ("model",)], bucket=bucket
+    )
+    overall = overall.iloc[0]
     a, b, c, d = st.columns(4)
     a.metric("p50", fmt_number(overall["p50"], "ms"), border=True)
     b.metric("p95", fmt_number(overall["p95"], "ms"), border=True)
     c.metric("p99", fmt_number(overall["p99"], "ms"), border=True)
     d.metric("Calls with a duration", fmt_number(overall["calls_with_latency"]), border=True)
-    over_time = queries.llm_latency(store, f, bucket=bucket)
     if over_time.empty:
         no_match()
     else:
@@ -40,7 +42,6 @@ if ctx.has("llm_calls"):
         chart(fig, "latency_time")
     left, right = st.columns(2)
     with left:
-        by_model = queries.llm_latency(store, f, by="model")
         fig = charts.bars(
             by_model.dropna(subset=["p95"]), "model", "p95", palettes=palettes,
             title="p95 LLM latency by model (ms)", y_title="ms",
@@ -63,9 +64,10 @@ if ctx.has("tool_calls"):
         )
         chart(fig, "latency_tool", filter_on="tools")
 
-limits = queries.threshold_breaches(store, f)
-series = queries.metric_series(store, f, bucket=bucket)
-if not series.empty:
+# A source without thresholds or metrics is not asked for them: each question is a round trip.
+limits = queries.threshold_breaches(store, f) if ctx.has("thresholds") else queries.no_breaches()
+series = queries.metric_series(store, f, bucket=bucket) if ctx.has("metrics") else None
+if series is not None and not series.empty:
     st.subheader("Metric series")
     names = sorted(series["name"].unique())
     preferred = [n for n in names if n in set(limits["metric"])] or names[:1]

@@ -18,7 +18,9 @@ f, store, palettes = ctx.filters, ctx.store, ctx.palettes
 st.title("Overview")
 st.caption(f"{describe(f)} · changes are against the previous period of the same length")
 
-change = queries.what_changed(store, f)
+bucket = ctx.bucket()
+view = queries.overview(store, f, bucket=bucket, tables=[t for t in queries.KPI_TABLES if ctx.has(t)])
+change = view.change
 if change:
     st.markdown(f":material/insights: **What changed:** {md(change)}")
     before, (first, _last) = f.previous_period(), store.time_span()
@@ -28,14 +30,12 @@ if change:
             f"The data starts {first:%b %d %H:%M} UTC: it covers only {share:.0%} of the previous period."
         )
 
-kpis = queries.overview_kpis(store, f)
-kpi_row(kpis[kpis["table"].map(ctx.has)], queries.kpi_trends(store, f, bucket=ctx.bucket()))
-bucket = ctx.bucket()
+kpi_row(view.kpis, view.trends)
 
 left, right = st.columns(2)
 with left:
     if ctx.has("llm_calls"):
-        usage = queries.llm_usage(store, f, bucket=bucket, by="model")
+        usage = view.usage_by_model
         if usage.empty:
             no_match()
         else:
@@ -48,7 +48,7 @@ with left:
         nothing_to_show("LLM calls", fills("llm_calls"))
 with right:
     if ctx.has("llm_calls"):
-        cost = queries.llm_usage(store, f, bucket=bucket, by="cost_source")
+        cost = view.cost_by_source
         if cost["cost_usd"].notna().any():
             fig = charts.bars_over_time(
                 cost, "cost_usd", color="cost_source",
@@ -59,7 +59,7 @@ with right:
 left, right = st.columns(2)
 with left:
     if ctx.has("tasks"):
-        done = queries.tasks_completed(store, f, bucket="day", by="agent")
+        done = view.tasks_by_agent
         if not done.empty:
             fig = charts.bars_over_time(
                 done, "completed", color="agent", palettes=palettes,
@@ -67,7 +67,7 @@ with left:
             )  # fmt: skip
             chart(fig, "overview_tasks", filter_on="agents")
     elif ctx.has("llm_calls"):
-        latency = queries.llm_latency(store, f, bucket=bucket)
+        latency = view.latency
         if not latency.empty:
             fig = charts.lines_over_time(
                 latency,
@@ -79,7 +79,7 @@ with left:
             chart(fig, "overview_latency")
 with right:
     if ctx.has("alerts"):
-        alerts = queries.alert_counts(store, f, bucket="day", by="severity")
+        alerts = view.alerts_by_severity
         if not alerts.empty:
             fig = charts.bars_over_time(
                 alerts,

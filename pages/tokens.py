@@ -23,7 +23,12 @@ if not ctx.has("llm_calls"):
     nothing_to_show("LLM calls", fills("llm_calls"))
     st.stop()
 
-totals = queries.llm_usage(store, f).iloc[0]
+bucket = ctx.bucket()
+# Every usage figure on the page in one statement.
+totals, usage, by_model = queries.llm_usage_sets(
+    store, f, [(), ("bucket", "model"), ("model",)], bucket=bucket
+)
+totals = totals.iloc[0]
 if totals["calls"] == 0:
     no_match()
     st.stop()
@@ -42,8 +47,6 @@ d.metric(
     border=True,
 )
 
-bucket = ctx.bucket()
-usage = queries.llm_usage(store, f, bucket=bucket, by="model")
 left, right = st.columns(2)
 with left:
     fig = charts.bars_over_time(
@@ -60,7 +63,6 @@ with right:
 
 left, right = st.columns(2)
 with left:
-    by_model = queries.llm_usage(store, f, by="model")
     by_model["output_per_input"] = by_model["tokens_out"] / by_model["tokens_in"]
     fig = charts.bars(
         by_model.dropna(subset=["output_per_input"]), "model", "output_per_input", palettes=palettes,

@@ -84,9 +84,11 @@ if ctx.has("llm_calls"):
         )  # fmt: skip
         chart(fig, "velocity_throughput", filter_on="agents")
 
-commits = queries.metric_series(store, f, bucket="day", names=("commits",))
+# Commits and lines changed in one statement; the lines' chart only shows beside commits.
+code = queries.metric_series(store, f, bucket="day", names=("commits", "lines_added", "lines_deleted"))
+commits = code[code["name"] == "commits"].reset_index(drop=True)
 if not commits.empty:
-    lines = queries.metric_series(store, f, bucket="day", names=("lines_added", "lines_deleted"))
+    lines = code[code["name"] != "commits"].reset_index(drop=True)
     left, right = st.columns(2)
     with left:
         fig = charts.bars_over_time(

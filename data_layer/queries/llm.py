@@ -13,11 +13,12 @@ from data_layer.queries._common import (
     bucket_expr,
     conditions,
     count_if,
-    dimension,
-    grouped,
     log_histogram,
     percentiles,
+    raw_rows,
+    run_sets,
     sum_of,
+    tagged,
 )
 from data_layer.tables import MODEL
 
@@ -38,6 +39,34 @@ def llm_usage(
     estimates for calls without a recorded cost; ``calls_cost_unknown`` counts calls neither
     covers. Token sums are NA when no call in the group has a count.
     """
+    return llm_usage_sets(backend, filters, [_one_set(bucket, by, LLM_DIMENSIONS)], bucket=bucket or "day")[0]
+
+
+def _one_set(bucket: str | None, by: str | None, dims: tuple[str, ...]) -> tuple[str, ...]:
+    """The grouping keys of one (bucket, by) query, ``by`` checked against the table's dims."""
+    if by is not None and by not in dims:
+        raise ValueError(f"cannot group by {by!r}; choose one of {dims}")
+    return tuple(k for k, on in (("bucket", bucket), (by, by)) if on)
+
+
+def _keys(rows: sa.FromClause, bucket: str, dims: tuple[str, ...], time: str = "ts") -> dict:
+    """Every grouping key a query of these rows offers: period (when present), bucket, dims."""
+    keys = {"period": rows.c.period} if "period" in rows.c else {}
+    return {**keys, "bucket": bucket_expr(rows.c[time], bucket), **{d: rows.c[d] for d in dims}}
+
+
+def llm_usage_sets(
+    backend: Backend,
+    filters: Filters,
+    sets: list[tuple[str, ...]],
+    *,
+    bucket: str = "day",
+    previous: Filters | None = None,
+) -> list[pd.DataFrame]:
+    """``llm_usage`` for several groupings at once, one statement: one frame per set of keys
+    (``bucket`` and ``LLM_DIMENSIONS``; ``period`` too with ``previous``, the period before the
+    filter's, 0 for the filter's own rows, 1 for the previous period's). A period without calls
+    has no row in a set keyed by ``period`` alone, where ``llm_usage`` totals one row of 0."""
     calls = MODEL["llm_calls"]
     measures = {
         "calls": sa.literal(1, sa.BigInteger),
@@ -50,10 +79,9 @@ def llm_usage(
         "latency_ms_sum": calls.c.latency_ms,
         "calls_with_latency": count_if(calls.c.latency_ms.is_not(None)),
     }
-    rows = additive_rows(backend, calls, "llm_calls_hourly", measures, LLM_DIMENSIONS, filters)
-    keys = ([bucket_expr(rows.c.ts, bucket).label("bucket")] if bucket else []) + dimension(
-        rows, by, LLM_DIMENSIONS
-    )
+    periods = [filters] if previous is None else [filters, previous]
+    parts = [additive_rows(backend, calls, "llm_calls_hourly", measures, LLM_DIMENSIONS, p) for p in periods]
+    rows = parts[0] if previous is None else tagged(parts)
     source = rows.c.cost_source
     no_rows = sa.func.sum(rows.c.calls).is_(None)
 
@@ -65,8 +93,7 @@ def llm_usage(
     def count(where=None) -> sa.ColumnElement:
         return sa.func.coalesce(sum_of(rows.c.calls, integer=True, where=where), 0)
 
-    stmt = sa.select(
-        *keys,
+    aggregates = [
         count().label("calls"),
         total(rows.c.tokens_in, integer=True).label("tokens_in"),
         total(rows.c.tokens_out, integer=True).label("tokens_out"),
@@ -86,33 +113,36 @@ def llm_usage(
             sum_of(rows.c.latency_ms_sum, integer=False)
             / sa.func.nullif(sum_of(rows.c.calls_with_latency, integer=True), 0)
         ).label("latency_ms_mean"),
-    ).select_from(rows)
-    return backend.run(grouped(stmt, keys))
+    ]
+    return run_sets(backend, _keys(rows, bucket, LLM_DIMENSIONS), aggregates, sets, source=rows)
 
 
 def llm_latency(
     backend: Backend, filters: Filters, *, bucket: str | None = None, by: str | None = None
 ) -> pd.DataFrame:
     """One row per (bucket, by): p50/p95/p99 latency in ms over the calls that have one, exact."""
-    return _latency(backend, MODEL["llm_calls"], LLM_DIMENSIONS, filters, bucket, by)
+    sets = [_one_set(bucket, by, LLM_DIMENSIONS)]
+    return latency_sets(backend, filters, sets, table="llm_calls", bucket=bucket or "day")[0]
 
 
-def _latency(
+def latency_sets(
     backend: Backend,
-    table: sa.TableClause,
-    dims: tuple[str, ...],
     filters: Filters,
-    bucket: str | None,
-    by: str | None,
-) -> pd.DataFrame:
-    """Exact latency percentiles over a table's raw rows (never rollups: percentiles do not add)."""
-    keys = ([bucket_expr(table.c.ts, bucket).label("bucket")] if bucket else []) + dimension(table, by, dims)
-    stmt = sa.select(
-        *keys,
-        sa.cast(sa.func.count(table.c.latency_ms), sa.BigInteger).label("calls_with_latency"),
-        *percentiles(table.c.latency_ms),
-    ).where(*conditions(table, filters))
-    return backend.run(grouped(stmt, keys))
+    sets: list[tuple[str, ...]],
+    *,
+    table: str = "llm_calls",
+    bucket: str = "day",
+    previous: Filters | None = None,
+) -> list[pd.DataFrame]:
+    """Exact latency percentiles of ``llm_calls`` or ``tool_calls`` for several groupings in one
+    statement (as ``llm_usage_sets``), over raw rows: percentiles do not add, so never rollups."""
+    source, where = raw_rows(MODEL[table], filters, previous)
+    measures = [
+        sa.cast(sa.func.count(source.c.latency_ms), sa.BigInteger).label("calls_with_latency"),
+        *percentiles(source.c.latency_ms),
+    ]
+    dims = LLM_DIMENSIONS if table == "llm_calls" else TOOL_DIMENSIONS
+    return run_sets(backend, _keys(source, bucket, dims), measures, sets, source=source, where=where)
 
 
 TOOL_DIMENSIONS = ("agent", "tool")
@@ -122,6 +152,20 @@ def tool_usage(
     backend: Backend, filters: Filters, *, bucket: str | None = None, by: str | None = None
 ) -> pd.DataFrame:
     """One row per (bucket, by): tool calls, failures (success is false), calls with an outcome."""
+    return tool_usage_sets(backend, filters, [_one_set(bucket, by, TOOL_DIMENSIONS)], bucket=bucket or "day")[
+        0
+    ]
+
+
+def tool_usage_sets(
+    backend: Backend,
+    filters: Filters,
+    sets: list[tuple[str, ...]],
+    *,
+    bucket: str = "day",
+    previous: Filters | None = None,
+) -> list[pd.DataFrame]:
+    """``tool_usage`` for several groupings at once, one statement (as ``llm_usage_sets``)."""
     tools = MODEL["tool_calls"]
     measures = {
         "calls": sa.literal(1, sa.BigInteger),
@@ -130,25 +174,24 @@ def tool_usage(
         "latency_ms_sum": tools.c.latency_ms,
         "calls_with_latency": count_if(tools.c.latency_ms.is_not(None)),
     }
-    rows = additive_rows(backend, tools, "tool_calls_hourly", measures, TOOL_DIMENSIONS, filters)
-    keys = ([bucket_expr(rows.c.ts, bucket).label("bucket")] if bucket else []) + dimension(
-        rows, by, TOOL_DIMENSIONS
-    )
-    stmt = sa.select(
-        *keys,
-        *(
-            sa.func.coalesce(sum_of(rows.c[m], integer=True), 0).label(m)
-            for m in ("calls", "failures", "calls_with_outcome")
-        ),
-    ).select_from(rows)
-    return backend.run(grouped(stmt, keys))
+    periods = [filters] if previous is None else [filters, previous]
+    parts = [
+        additive_rows(backend, tools, "tool_calls_hourly", measures, TOOL_DIMENSIONS, p) for p in periods
+    ]
+    rows = parts[0] if previous is None else tagged(parts)
+    aggregates = [
+        sa.func.coalesce(sum_of(rows.c[m], integer=True), 0).label(m)
+        for m in ("calls", "failures", "calls_with_outcome")
+    ]
+    return run_sets(backend, _keys(rows, bucket, TOOL_DIMENSIONS), aggregates, sets, source=rows)
 
 
 def tool_latency(
     backend: Backend, filters: Filters, *, bucket: str | None = None, by: str | None = None
 ) -> pd.DataFrame:
     """One row per (bucket, by): exact p50/p95/p99 tool-call latency in ms."""
-    return _latency(backend, MODEL["tool_calls"], TOOL_DIMENSIONS, filters, bucket, by)
+    sets = [_one_set(bucket, by, TOOL_DIMENSIONS)]
+    return latency_sets(backend, filters, sets, table="tool_calls", bucket=bucket or "day")[0]
 
 
 LLM_MEASURES = ("latency_ms", "tokens_in", "tokens_out")

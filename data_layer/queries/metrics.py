@@ -119,3 +119,12 @@ def threshold_breaches(backend: Backend, filters: Filters) -> pd.DataFrame:
     if filters.agents:
         stmt = stmt.where(sa.or_(limits.c.agent.is_(None), limits.c.agent.in_(filters.agents)))
     return backend.run(stmt)
+
+
+def no_breaches() -> pd.DataFrame:
+    """``threshold_breaches`` of a source without thresholds, without asking the database."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in ("metric", "level", "agent")}).assign(
+        threshold=pd.Series(dtype="float64"),
+        samples=pd.Series(dtype="Int64"),
+        breaches=pd.Series(dtype="Int64"),
+    )

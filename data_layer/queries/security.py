@@ -14,6 +14,8 @@ from data_layer.queries._common import (
     conditions,
     dimension,
     grouped,
+    raw_rows,
+    run_sets,
 )
 from data_layer.tables import MODEL
 
@@ -44,6 +46,42 @@ def alert_counts(
     if open_only:
         stmt = stmt.where(alerts.c.status == "open")
     return backend.run(grouped(stmt, keys))
+
+
+def alert_sets(
+    backend: Backend,
+    filters: Filters,
+    sets: list[tuple[str, ...]],
+    *,
+    bucket: str = "day",
+    previous: Filters | None = None,
+) -> list[pd.DataFrame]:
+    """Alerts raised (``alerts``) and of them still open (``open_alerts``) for several groupings
+    in one statement: one frame per set of keys (``bucket``, ``day``, ``ALERT_DIMENSIONS``;
+    ``period`` too with ``previous``, 0 for the filter's own period, 1 for the one before).
+    A set's frame without ``open_alerts`` is ``alert_counts`` of those keys; ``only_open`` of it
+    is ``alert_counts(..., open_only=True)``."""
+    source, where = raw_rows(MODEL["alerts"], filters, previous)
+    keys = {"period": source.c.period} if previous is not None else {}
+    keys |= {
+        "bucket": bucket_expr(source.c.ts, bucket),
+        "day": bucket_expr(source.c.ts, "day"),
+        **{d: source.c[d] for d in ALERT_DIMENSIONS},
+    }
+    count = sa.func.count()
+    measures = [
+        sa.cast(count, sa.BigInteger).label("alerts"),
+        sa.cast(count.filter(source.c.status == "open"), sa.BigInteger).label("open_alerts"),
+    ]
+    return run_sets(backend, keys, measures, sets, source=source, where=where)
+
+
+def only_open(frame: pd.DataFrame) -> pd.DataFrame:
+    """The groups of an ``alert_sets`` frame (with keys) that have open alerts, their number as
+    ``alerts``: groups without any are absent, as when counting only open alerts."""
+    keys = [c for c in frame.columns if c not in ("alerts", "open_alerts")]
+    kept = frame.loc[frame["open_alerts"] > 0, [*keys, "open_alerts"]]
+    return kept.rename(columns={"open_alerts": "alerts"}).reset_index(drop=True)
 
 
 def flagged_event_counts(

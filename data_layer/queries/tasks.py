@@ -15,6 +15,8 @@ from data_layer.queries._common import (
     grouped,
     log_histogram,
     percentiles,
+    raw_rows,
+    run_sets,
     time_terms,
 )
 from data_layer.tables import MODEL
@@ -27,21 +29,32 @@ def tasks_completed(
     backend: Backend, filters: Filters, *, bucket: str = "day", by: str | None = None
 ) -> pd.DataFrame:
     """One row per (bucket, by) with a completion: tasks whose status is completed, by completed_at."""
-    tasks = MODEL["tasks"]
-    keys = [
-        bucket_expr(tasks.c.completed_at, bucket).label("bucket"),
-        *dimension(tasks, by, ("agent", "type")),
-    ]
-    stmt = (
-        sa.select(*keys, sa.cast(sa.func.count(), sa.BigInteger).label("completed"))
-        .select_from(tasks)
-        .where(
-            tasks.c.status == "completed",
-            tasks.c.completed_at.is_not(None),
-            *conditions(tasks, filters, time="completed_at"),
-        )
-    )
-    return backend.run(grouped(stmt, keys))
+    dimension(MODEL["tasks"], by, ("agent", "type"))  # an unknown ``by`` is an error, not ignored
+    return tasks_completed_sets(backend, filters, [("bucket", by) if by else ("bucket",)], bucket=bucket)[0]
+
+
+def tasks_completed_sets(
+    backend: Backend,
+    filters: Filters,
+    sets: list[tuple[str, ...]],
+    *,
+    bucket: str = "day",
+    previous: Filters | None = None,
+) -> list[pd.DataFrame]:
+    """``tasks_completed`` for several groupings in one statement: one frame per set of keys
+    (``bucket``, ``day``, ``agent``, ``type``; ``period`` too with ``previous``, the period
+    before the filter's: 0 for the filter's own completions, 1 for the previous period's)."""
+    source, where = raw_rows(MODEL["tasks"], filters, previous, time="completed_at")
+    keys = {"period": source.c.period} if previous is not None else {}
+    keys |= {
+        "bucket": bucket_expr(source.c.completed_at, bucket),
+        "day": bucket_expr(source.c.completed_at, "day"),
+        "agent": source.c.agent,
+        "type": source.c.type,
+    }
+    where = [source.c.status == "completed", source.c.completed_at.is_not(None), *where]
+    measures = [sa.cast(sa.func.count(), sa.BigInteger).label("completed")]
+    return run_sets(backend, keys, measures, sets, source=source, where=where)
 
 
 def task_statuses(backend: Backend, filters: Filters, *, by: str | None = None) -> pd.DataFrame:
