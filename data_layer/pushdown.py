@@ -35,10 +35,10 @@ from sqlalchemy.sql import visitors
 from data_layer import model, pricing
 from data_layer.backend import SourceFacts, typed_result, utc_times
 from data_layer.casts import to_model, typed_null
-from data_layer.tables import ROLLUP_DDL, ROLLUPS, compile_statement, literal_sql
 from data_layer.sources.adapter import Adapter, ModelSelect
 from data_layer.sources.database import Database
 from data_layer.store import SourceInfo, agents_named
+from data_layer.tables import ROLLUP_DDL, ROLLUPS, compile_statement, literal_sql
 
 
 class PushdownBackend(SourceFacts):
@@ -120,11 +120,12 @@ class PushdownBackend(SourceFacts):
 
     def _keep_locally(self, name: str, select: sa.Select) -> None:
         """Compute a rollup inside PostgreSQL and keep its rows in a local table of that name."""
-        columns = [sa.Column(c.name, c.type) for c in select.selected_columns]
-        self._local.execute(literal_sql(sa.schema.CreateTable(sa.Table(name, sa.MetaData(), *columns))))
+        columns = select.selected_columns
+        incoming = sa.table("_incoming", *(sa.column(c.name) for c in columns))
+        typed = sa.select(*(sa.cast(incoming.c[c.name], c.type).label(c.name) for c in columns))
         self._local.register("_incoming", self._fetched(select))
         try:
-            self._local.execute(f"insert into {name} select * from _incoming")
+            self._local.execute(literal_sql(sa.CreateTableAs(typed, name)))
         finally:
             self._local.unregister("_incoming")
 
