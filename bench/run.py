@@ -1,13 +1,15 @@
 """The scale benchmark: load time, peak memory and per-page query time against a pandas baseline.
 
     python bench/run.py [--quick] [--json bench/results.json] [--sources sqlite,postgres,parquet]
+    python bench/run.py --sources postgres,postgres-pushdown (queries pushed down beside loaded)
     python bench/run.py --sharded [--sharded-n 200000] [--json bench/results-sharded.json]
     python bench/run.py --summarize [--repeat 5]
     python bench/run.py --refresh [--quick | --sizes 1000000]
 
 --quick runs 100k and 1M LLM calls; the full run adds 10M. Each (N, source) is measured in its
 own process (bench/measure.py), so peak memory is that load's alone. The table printed gives,
-per page, our query time, the baseline's, the ratio baseline/ours, and a full AppTest rerun.
+per page, our query time, the baseline's, the ratio baseline/ours, the AppTest run that first
+shows the page (cold) and a full AppTest rerun after a filter change.
 --sharded is a run of its own, outside --quick: pushdown on PostgreSQL sharded over two more
 clusters through postgres_fdw (bench/sharded.py). --summarize is one too: the summarize command
 against a pandas reader on the 1M-call SQLite, cold processes (bench/summarize.py). So is
@@ -67,14 +69,16 @@ def table(runs: list[dict]) -> str:
             f" peak RSS {run['peak_rss_mb']:,.0f} MB"
         )
         lines.append(
-            f"  {'page':<10} {'ours ms':>9} {'pandas ms':>10} {'ratio':>7} {'rerun ms':>9} {'queries':>8}"
+            f"  {'page':<10} {'ours ms':>9} {'pandas ms':>10} {'ratio':>7} {'open ms':>8} {'rerun ms':>9}"
+            f" {'queries':>8}"
         )
         for page, p in run["pages"].items():
             base = p["baseline_ms"]
             ratio = "" if base is None else f"{base / p['query_ms']:.1f}x" if p["query_ms"] else "inf"
             base = "–" if base is None else f"{base:.1f}"
+            opened = "–" if p.get("open_ms") is None else f"{p['open_ms']:.0f}"  # older results lack it
             lines.append(
-                f"  {page:<10} {p['query_ms']:>9.1f} {base:>10} {ratio:>7}"
+                f"  {page:<10} {p['query_ms']:>9.1f} {base:>10} {ratio:>7} {opened:>8}"
                 f" {p['rerun_ms']:>9.0f} {p['queries']:>8}"
             )
     return "\n".join(lines)

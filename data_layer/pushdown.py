@@ -9,14 +9,28 @@ query functions', so both paths return the same frames (``tests/test_pushdown.py
 
 Any engine that speaks PostgreSQL's SQL through SQLAlchemy (Citus, or a dialect whose engine
 distributes work) takes the same path: the distribution is the database's business.
+
+Scanning the source's tables on every rerun is what makes a pushed-down page slow (13.6 s for the
+Overview at a million calls), so the hourly rollups the store builds at load
+(``tables.ROLLUP_DDL``) are computed inside PostgreSQL once, at open, one GROUP BY each, and kept
+in a local in-memory DuckDB; nothing is ever written to the source. A statement is then routed
+by the tables it reads: model tables only, to PostgreSQL as before; rollups only, to the local
+DuckDB; both (``additive_rows``: whole hours from a rollup, the partial edge hours from raw rows),
+locally too, with each part that reads only model tables run in PostgreSQL first and its rows
+put in its place. The parts are the statement's own, so the figures are the store's.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
+import duckdb
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.sql import visitors
 
 from data_layer import model, pricing
 from data_layer.backend import SourceFacts, typed_result, utc_times
@@ -24,14 +38,15 @@ from data_layer.casts import to_model, typed_null
 from data_layer.sources.adapter import Adapter, ModelSelect
 from data_layer.sources.database import Database
 from data_layer.store import SourceInfo, agents_named
+from data_layer.tables import ROLLUP_DDL, ROLLUPS, compile_statement, literal_sql
 
 
 class PushdownBackend(SourceFacts):
     """A ``Backend`` over a PostgreSQL source: every statement runs inside it."""
 
-    has_rollups = False
-
-    def __init__(self, db: Database, adapter: Adapter, info: SourceInfo) -> None:
+    def __init__(self, db: Database, adapter: Adapter, info: SourceInfo, *, rollups: bool = True) -> None:
+        """``rollups``: build the hourly rollups locally (one scan of the source per rollup, at
+        open); without them every statement runs in PostgreSQL."""
         if db.dialect != "postgresql" or adapter.model_selects is None:
             raise ValueError("pushdown needs a PostgreSQL source whose adapter maps it in SQL")
         super().__init__()
@@ -41,9 +56,33 @@ class PushdownBackend(SourceFacts):
         self._ctes = {name: _model_cte(name, selects.get(name)) for name in model.TABLES}
         self._ctes["agents"] = self._agents_or_named(self._ctes["agents"])
         self._ctes["llm_calls"] = self._calls_with_costs(self._ctes["llm_calls"])
+        self._local = duckdb.connect(":memory:", config={"threads": 1})
+        self._local.execute("set TimeZone = 'UTC'")
+        self._lock = threading.Lock()
+        self.has_rollups = False
+        if rollups:
+            for name, ddl in ROLLUP_DDL.items():
+                self._keep_locally(name, ddl.selectable)
+            self.has_rollups = True
 
     def run(self, stmt: sa.Executable) -> pd.DataFrame:
-        """Run a query function's statement inside PostgreSQL, with the model tables as CTEs."""
+        """Run a query function's statement where its tables are: inside PostgreSQL, with the
+        model tables as CTEs, or in the local DuckDB when it reads a rollup."""
+        if not _reads(stmt) & set(ROLLUPS):
+            return typed_result(utc_times(self._remote(stmt)), stmt)
+        with self._cursor() as cur:
+            local = self._localized(stmt, cur)
+            sql, params = compile_statement(local)
+            return typed_result(cur.execute(sql, params).df(), stmt)
+
+    def model_ctes(self) -> dict[str, sa.CTE]:
+        """Each model table as the CTE the queries run over (notebook cells read them too)."""
+        return dict(self._ctes)
+
+    # -- where a statement runs ------------------------------------------------------------------
+
+    def _remote(self, stmt: sa.Executable) -> pd.DataFrame:
+        """The statement's rows from PostgreSQL, with the model tables it reads as CTEs."""
         try:
             with self.db.engine.connect() as con:
                 result = con.execute(stmt.add_cte(*self._needed(stmt)))
@@ -53,17 +92,58 @@ class PushdownBackend(SourceFacts):
         for col in frame.columns:  # psycopg hands NUMERIC back as Decimal objects
             if frame[col].dtype == object and frame[col].map(type).isin([int, float, Decimal]).all():
                 frame[col] = pd.to_numeric(frame[col].map(float, na_action="ignore"))
-        return typed_result(utc_times(frame), stmt)
+        return frame
 
-    def model_ctes(self) -> dict[str, sa.CTE]:
-        """Each model table as the CTE the queries run over (notebook cells read them too)."""
-        return dict(self._ctes)
+    def _fetched(self, stmt: sa.Select) -> pd.DataFrame:
+        """The statement's rows from PostgreSQL, each column in the pandas dtype of its SQL type,
+        so DuckDB reads it as that type (a column of NULLs included) and NULLs stay NULL."""
+        frame = self._remote(stmt)
+        return pd.DataFrame(
+            {c.name: _as_dtype(frame[c.name], c.type) for c in stmt.selected_columns}, index=frame.index
+        )
+
+    def _localized(self, stmt: sa.Executable, cur: duckdb.DuckDBPyConnection) -> sa.Executable:
+        """The statement with each part that reads only model tables replaced by its rows,
+        fetched from PostgreSQL and registered on ``cur``: what is left reads local tables."""
+        fetched: list[str] = []
+
+        def replace(element: sa.ClauseElement) -> sa.ClauseElement | None:
+            if not isinstance(element, sa.Select) or _reads(element) & set(ROLLUPS):
+                return None  # look inside
+            name = f"_remote_{len(fetched)}"
+            cur.register(name, self._fetched(element))
+            fetched.append(name)
+            rows = sa.table(name, *(sa.column(c.name, c.type) for c in element.selected_columns))
+            return sa.select(*rows.c)
+
+        return visitors.replacement_traverse(stmt, {}, replace)
+
+    def _keep_locally(self, name: str, select: sa.Select) -> None:
+        """Compute a rollup inside PostgreSQL and keep its rows in a local table of that name."""
+        columns = select.selected_columns
+        incoming = sa.table("_incoming", *(sa.column(c.name) for c in columns))
+        typed = sa.select(*(sa.cast(incoming.c[c.name], c.type).label(c.name) for c in columns))
+        self._local.register("_incoming", self._fetched(select))
+        try:
+            self._local.execute(literal_sql(sa.CreateTableAs(typed, name)))
+        finally:
+            self._local.unregister("_incoming")
+
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A local cursor of its own per statement: sessions run on threads of their own."""
+        with self._lock:
+            cur = self._local.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
 
     # -- model tables as CTEs -----------------------------------------------------------------
 
     def _needed(self, stmt: sa.Executable) -> list[sa.CTE]:
         """The CTEs of the model tables the statement reads (all of them would also work)."""
-        names = {getattr(t, "name", None) for t in sa.sql.util.find_tables(stmt, include_crud=False)}
+        names = _reads(stmt)
         return [cte for name, cte in self._ctes.items() if name in names]
 
     def _agents_or_named(self, agents: sa.CTE) -> sa.CTE:
@@ -84,6 +164,26 @@ class PushdownBackend(SourceFacts):
             pairs = [tuple(r) for r in con.execute(pricing.unpriced(calls).add_cte(calls)).fetchall()]
         prices = pricing.price_rows(pricing.price_table(pairs))
         return pricing.with_costs(calls, prices, enum=False).add_cte(calls).add_cte(prices).cte("llm_calls")
+
+
+def _reads(stmt: sa.ClauseElement) -> set[str]:
+    """The names of the tables a statement reads, in any of its parts."""
+    return {getattr(t, "name", None) for t in sa.sql.util.find_tables(stmt, include_crud=False)}
+
+
+def _as_dtype(values: pd.Series, kind: sa.types.TypeEngine) -> pd.Series:
+    """``values`` as fetched (Python objects, None for NULL) in the nullable dtype of ``kind``."""
+    if isinstance(kind, sa.Integer):
+        return values.astype("Int64")
+    if isinstance(kind, sa.Float | sa.Numeric):
+        return values.map(float, na_action="ignore").astype("Float64")
+    if isinstance(kind, sa.DateTime):
+        return pd.to_datetime(values)
+    if isinstance(kind, sa.Boolean):
+        return values.astype("boolean")
+    if isinstance(kind, sa.String):
+        return values.astype("string")
+    return values
 
 
 def _model_cte(name: str, source: ModelSelect | None) -> sa.CTE:

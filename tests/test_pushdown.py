@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from data_layer import queries
 from data_layer.filters import Filters
@@ -112,7 +113,8 @@ def backends(request, make_pg_database):
     url = system.write(make_pg_database("pushdown"))
     store = open_source(url)
     pushed = PushdownBackend(Database(url), system.adapter, store.info)
-    return system, store, pushed
+    raw = PushdownBackend(Database(url), system.adapter, store.info, rollups=False)
+    return system, store, pushed, raw
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -148,26 +150,58 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 @pytest.mark.parametrize("name", sorted(QUERIES))
 @pytest.mark.parametrize("which", range(4), ids=["all", "window", "agents_models", "sessions_severities"])
 def test_every_query_gives_the_same_frame_in_postgres_as_in_duckdb(backends, name, which):
-    system, store, pushed = backends
+    """Both ways of pushing down: with the rollups kept locally, and every statement in PostgreSQL."""
+    system, store, pushed, raw = backends
     f = system.filters()[which]
     query = QUERIES[name]
     if name in ("kpis", "what_changed", "timeline"):  # periods and a session of the system's data
         query = functools.partial(query, system=system)
-    _same(query(store, f), query(pushed, f))
+    loaded = query(store, f)
+    _same(loaded, query(pushed, f))
+    _same(loaded, query(raw, f))
 
 
 def test_every_system_yields_rows_to_compare(backends):
     """The parity above means something only if each model table the system fills has rows."""
-    _, store, pushed = backends
+    _, store, pushed, _ = backends
     counts = store.row_counts()
     assert {t for t, n in counts.items() if n} == {t for t, n in pushed.row_counts().items() if n}
     assert counts == pushed.row_counts()
 
 
 def test_pushdown_sends_only_aggregates(backends):
-    _, _, pushed = backends
-    got = queries.llm_usage(pushed, Filters(), bucket="day", by="model")
+    _, _, _, raw = backends
+    got = queries.llm_usage(raw, Filters(), bucket="day", by="model")
     assert len(got) < 100  # the rows that crossed the wire are the aggregate's, not the calls
+
+
+def _statements_sent(backend: PushdownBackend, call: Callable[[], object]) -> list[str]:
+    """The SQL ``call`` sends to the source PostgreSQL."""
+    sent: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_):
+        sent.append(statement)
+
+    sa.event.listen(backend.db.engine, "before_cursor_execute", listen)
+    try:
+        call()
+    finally:
+        sa.event.remove(backend.db.engine, "before_cursor_execute", listen)
+    return sent
+
+
+def test_usage_over_whole_hours_is_answered_from_the_local_rollups(backends):
+    """The point of the rollups: a usage query over whole hours sends nothing to the source,
+    and one over a window with partial edge hours sends only the edges' rows, never a scan of
+    every call (the parity test above says the figures are the same)."""
+    system, _, pushed, raw = backends
+    assert pushed.has_rollups and not raw.has_rollups
+    assert _statements_sent(pushed, lambda: queries.llm_usage(pushed, Filters(), by="model")) == []
+    assert _statements_sent(pushed, lambda: queries.tool_usage(pushed, Filters(), by="tool")) == []
+    window = system.filters()[1]
+    sent = _statements_sent(pushed, lambda: queries.llm_usage(pushed, window, bucket="day"))
+    assert len(sent) == 2  # the partial hour at each edge
+    assert _statements_sent(raw, lambda: queries.llm_usage(raw, Filters(), by="model"))
 
 
 def _summary(url: str, *extra: str) -> dict:
