@@ -66,7 +66,8 @@ def table(runs: list[dict]) -> str:
     for run in runs:
         lines.append(
             f"\nN={run['n']:,} {run['source']}: load {run['load_s']:.2f} s,"
-            f" peak RSS {run['peak_rss_mb']:,.0f} MB"
+            + (f" rollups ready {run['rollups_s']:.2f} s," if run.get("rollups_s") is not None else "")
+            + f" peak RSS {run['peak_rss_mb']:,.0f} MB"
         )
         lines.append(
             f"  {'page':<10} {'ours ms':>9} {'pandas ms':>10} {'ratio':>7} {'open ms':>8} {'rerun ms':>9}"

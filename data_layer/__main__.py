@@ -72,7 +72,10 @@ def _summarize(source: str, *, as_json: bool, pushdown: bool = False) -> int:
         if not as_json and sys.stderr.isatty():
             print(f"\r{message[:70]:<70}", end="", file=sys.stderr, flush=True)
 
-    store = open_pushdown(source) if pushdown else open_lean(source, COLUMNS, progress=progress)
+    if pushdown:  # a few figures asked once: the rollups would cost more than they save
+        store = open_pushdown(source, rollups=False)
+    else:
+        store = open_lean(source, COLUMNS, progress=progress)
     if not as_json and sys.stderr.isatty():
         print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
     summary = summarize(store)

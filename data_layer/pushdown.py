@@ -44,9 +44,19 @@ from data_layer.tables import ROLLUP_DDL, ROLLUPS, compile_statement, literal_sq
 class PushdownBackend(SourceFacts):
     """A ``Backend`` over a PostgreSQL source: every statement runs inside it."""
 
-    def __init__(self, db: Database, adapter: Adapter, info: SourceInfo, *, rollups: bool = True) -> None:
-        """``rollups``: build the hourly rollups locally (one scan of the source per rollup, at
-        open); without them every statement runs in PostgreSQL."""
+    def __init__(
+        self,
+        db: Database,
+        adapter: Adapter,
+        info: SourceInfo,
+        *,
+        rollups: bool = True,
+        background: bool = False,
+    ) -> None:
+        """``rollups``: build the hourly rollups locally (one scan of the source per rollup);
+        without them every statement runs in PostgreSQL. ``background``: build them on a thread
+        of their own, so the source opens at once (at a million calls the rollups take tens of
+        seconds); until they are ready (``rollups_ready``), statements run in PostgreSQL."""
         if db.dialect != "postgresql" or adapter.model_selects is None:
             raise ValueError("pushdown needs a PostgreSQL source whose adapter maps it in SQL")
         super().__init__()
@@ -60,10 +70,30 @@ class PushdownBackend(SourceFacts):
         self._local.execute("set TimeZone = 'UTC'")
         self._lock = threading.Lock()
         self.has_rollups = False
-        if rollups:
+        self.rollups_ready = threading.Event()  # set once the rollups are built, or have failed
+        if rollups and background:
+            threading.Thread(target=self._build_rollups, name="pushdown-rollups", daemon=True).start()
+        elif rollups:
+            self._build_rollups(quiet=False)
+        else:
+            self.rollups_ready.set()
+
+    def _build_rollups(self, *, quiet: bool = True) -> None:
+        """Compute every rollup in PostgreSQL and keep it locally; only then use them.
+
+        On a thread of its own a failure (the server went away) is not raised: statements keep
+        running in PostgreSQL, which reports the trouble itself.
+        """
+        try:
             for name, ddl in ROLLUP_DDL.items():
                 self._keep_locally(name, ddl.selectable)
+        except Exception:
+            if not quiet:
+                raise
+        else:
             self.has_rollups = True
+        finally:
+            self.rollups_ready.set()
 
     def run(self, stmt: sa.Executable) -> pd.DataFrame:
         """Run a query function's statement where its tables are: inside PostgreSQL, with the

@@ -204,6 +204,20 @@ def test_usage_over_whole_hours_is_answered_from_the_local_rollups(backends):
     assert _statements_sent(raw, lambda: queries.llm_usage(raw, Filters(), by="model"))
 
 
+def test_an_opened_source_builds_its_rollups_in_the_background(backends):
+    """``open_pushdown`` returns before the rollups exist (they take tens of seconds at a
+    million calls); statements run in PostgreSQL until they are ready, then locally, with the
+    same figures both ways."""
+    _, store, pushed, _ = backends
+    backend = open_pushdown(pushed.db.url.render_as_string(hide_password=False))
+    before = queries.llm_usage(backend, Filters(), by="model")
+    assert backend.rollups_ready.wait(timeout=120)
+    assert backend.has_rollups
+    assert _statements_sent(backend, lambda: queries.llm_usage(backend, Filters(), by="model")) == []
+    _same(queries.llm_usage(backend, Filters(), by="model"), before)
+    _same(before, queries.llm_usage(store, Filters(), by="model"))
+
+
 def _summary(url: str, *extra: str) -> dict:
     import json
     import subprocess

@@ -176,8 +176,11 @@ def _estimated_rows(db: Database) -> int:
         return int(con.execute(stmt, {"names": list(db.catalog())}).scalar())
 
 
-def open_pushdown(source: str | Path, label: str | None = None):
-    """A backend that runs every query inside the source PostgreSQL; nothing is loaded."""
+def open_pushdown(source: str | Path, label: str | None = None, *, rollups: bool = True):
+    """A backend that runs every query inside the source PostgreSQL; nothing is loaded.
+
+    ``rollups``: keep the hourly rollups locally, built in the background (``PushdownBackend``);
+    a command that asks a few figures once has nothing to gain from them."""
     from data_layer.pushdown import PushdownBackend  # it imports this package
 
     location = Location.parse(source)
@@ -197,7 +200,7 @@ def open_pushdown(source: str | Path, label: str | None = None):
         provided=frozenset(adapter.model_selects(db)),
     )
     report = adapter.reading(db, info.source_tables) if adapter.reading else _pushdown_report(info)
-    backend = PushdownBackend(db, adapter, replace(info, report=report))
+    backend = PushdownBackend(db, adapter, replace(info, report=report), rollups=rollups, background=True)
     report.settle(backend.row_counts())  # what the SELECTs leave behind, counted in PostgreSQL
     return backend
 
