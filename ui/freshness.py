@@ -1,8 +1,9 @@
 """How fresh the data on every page is: one line in the sidebar, which every page shares.
 
 A database or a file at a path is checked for new data every ``AGENTWATCH_REFRESH_S`` seconds
-(``ui.source``); queries pushed down into the database read it every time; uploads and the demo
-never change. The line says which, and when the data was read and last checked.
+(``ui.source``); queries pushed down into the database read its rows every time, but whole
+hours from the rollups kept since it was last found changed; uploads and the demo never change.
+The line says which, and when the data was read and last checked.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
     """The sentence: when the data was read, and when it was last found to match its source."""
     now = now or datetime.now(UTC)
     checked = ago(now - entry.checked_at)
-    if choice.pushdown:
-        return f"Live: every query reads the database · facts checked {checked}"
     read = f"Data as of {entry.changed_at:%H:%M:%S} UTC"
+    if choice.pushdown:  # raw rows are read live; whole hours come from rollups made at this time
+        as_of = f"{entry.changed_at:%H:%M:%S} UTC"
+        return f"Queries run in the database; hourly totals as of {as_of}, checked {checked}"
     if not choice.can_change:
         return f"{read} · {'generated for today' if choice.origin == 'demo' else 'an upload does not change'}"
     return f"{read}, checked {checked}"

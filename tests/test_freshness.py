@@ -1,0 +1,46 @@
+"""The freshness line every page shows: what it says for each kind of source."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from data_layer.cache import Entry
+from ui.freshness import ago, line
+from ui.source import Choice
+
+READ = datetime(2026, 12, 7, 12, 3, 41, tzinfo=UTC)
+NOW = READ + timedelta(seconds=95)
+
+
+def _entry() -> Entry:
+    return Entry(store=None, loaded_at=0.0, changed_at=READ, checked_at=NOW - timedelta(seconds=5))
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        (Choice("sidebar", "/data/a.db", "a.db", "k"), "Data as of 12:03:41 UTC, checked 5 s ago"),
+        (
+            Choice("upload", "/tmp/u.jsonl", "u.jsonl", "k"),
+            "Data as of 12:03:41 UTC · an upload does not change",
+        ),
+        (Choice("demo", "demo", "Demo dataset", "k"), "Data as of 12:03:41 UTC · generated for today"),
+        (
+            Choice("sidebar", "postgresql://u@h/db", "db", "k", pushdown=True),
+            # rows are read live, but whole hours come from rollups made when the source last changed
+            "Queries run in the database; hourly totals as of 12:03:41 UTC, checked 5 s ago",
+        ),
+    ],
+)
+def test_the_line_says_when_the_data_was_read_and_checked(choice, expected):
+    assert line(choice, _entry(), now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [(0.4, "just now"), (5, "5 s ago"), (59, "59 s ago"), (60, "1 min ago"), (7300, "2 h ago")],
+)
+def test_ages_read_as_a_person_would_say_them(seconds, expected):
+    assert ago(timedelta(seconds=seconds)) == expected
