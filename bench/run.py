@@ -75,7 +75,8 @@ def table(runs: list[dict]) -> str:
         )
         for page, p in run["pages"].items():
             base = p["baseline_ms"]
-            ratio = "" if base is None else f"{base / p['query_ms']:.1f}x" if p["query_ms"] else "inf"
+            # a page that sends no statement (the source has none of its data) has nothing to compare
+            ratio = "" if base is None or not p["queries"] else f"{base / p['query_ms']:.1f}x"
             base = "–" if base is None else f"{base:.1f}"
             opened = "–" if p.get("open_ms") is None else f"{p['open_ms']:.0f}"  # older results lack it
             lines.append(

@@ -75,10 +75,10 @@ def main() -> None:
 
     source = prepare.source("sqlite", args.n)
     store = open_source(source)
-    pages = measure._recorded_pages(store, source, measure._app_setup(store, source)["changed"])
+    pages = measure._recorded_pages(store, source, measure._app_setup(store, source, False)["changed"])
     keys = ("plan", "run", "frame", "typed", "total")
     print(f"{'page':<9} {'#':>2} " + " ".join(f"{k:>6}" for k in keys) + "   rows  statement (CPU ms)")
-    for page, (statements, _rerun_ms) in pages.items():
+    for page, (statements, _open_ms, _rerun_ms) in pages.items():
         if args.page and page != args.page:
             continue
         sums = dict.fromkeys(keys, 0.0)
