@@ -103,10 +103,12 @@ class SourceFacts:
     def __init__(self) -> None:
         self._memo = Memo()
         self.origin: Origin | None = None  # where the rows came from, for a refresh (``data_layer.refresh``)
+        self.version = 0  # counts the times the rows changed in place: caches of rows key on it
 
     def forget(self) -> None:
         """Drop the kept answers: the rows they were computed from changed."""
         self._memo.clear()
+        self.version += 1
 
     def run(self, stmt: sa.Executable) -> pd.DataFrame:
         raise NotImplementedError

@@ -230,6 +230,21 @@ def test_kept_facts_and_the_reading_report_follow_an_append(source):
     assert store.info.report.records > read
 
 
+def test_notebook_cells_read_the_rows_a_refresh_appended(source):
+    """Cells run over Arrow copies of the model tables kept per store: a store that grew in
+    place must not keep answering from the copy made before."""
+    from data_layer.filters import Filters
+    from data_layer.notebook.runner import DuckDBCells
+
+    store = open_watched(source)
+    cells = DuckDBCells(store)
+    count = "select count(*) as n from llm_calls"
+    before = int(cells.run(count, Filters()).frame["n"][0])
+    append_calls(source, 100, seed=62)
+    refresh(store, Reloads(source), _no_progress)
+    assert int(cells.run(count, Filters()).frame["n"][0]) == before + 100
+
+
 @pytest.mark.parametrize(
     ("builder", "system"),
     [

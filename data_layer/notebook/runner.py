@@ -113,7 +113,8 @@ def cell_database() -> duckdb.DuckDBPyConnection:
 class _Exports:
     """Filtered model tables as Arrow, per (store, filters, table), least recently used dropped
     beyond ``max_bytes``. Keyed by the store's id with a weak reference beside it, so a store
-    that was replaced (a refresh) never hands its rows to its successor.
+    that was replaced (a refresh read in full) never hands its rows to its successor, and by its
+    ``version``, so a store that grew in place (a refresh appended rows) is exported again.
     """
 
     def __init__(self, max_bytes: int) -> None:
@@ -122,7 +123,7 @@ class _Exports:
         self._guard = threading.Lock()
 
     def get(self, store: Store, filters: Filters, table: str) -> pa.Table:
-        key = (id(store), filters, table)
+        key = (id(store), store.version, filters, table)  # the version read before the rows are
         with self._guard:
             found = self._items.get(key)
             if found is not None and found[0]() is store:
