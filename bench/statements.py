@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bench import measure
-from data_layer.backend import typed_result
+from data_layer.frames import typed_result
 from data_layer.tables import compile_statement
 
 

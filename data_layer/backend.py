@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -63,6 +62,10 @@ class Backend(Protocol):
 
     def data_quality(self) -> pd.DataFrame:
         """Findings about the whole source (``queries.data_quality``)."""
+        ...
+
+    def metric_names(self) -> frozenset[str]:
+        """The metric names the source records (``queries.metric_names``)."""
         ...
 
 
@@ -131,48 +134,5 @@ class SourceFacts:
     def data_quality(self) -> pd.DataFrame:
         return self._memo("data_quality", lambda: catalog.data_quality(self))
 
-
-def typed_result(frame: pd.DataFrame, stmt: sa.Executable) -> pd.DataFrame:
-    """Give integer result columns a nullable integer dtype, so a missing count stays NA; times
-    UTC-aware and ENUM columns text, as ``utc_times``."""
-    types = {col.name: col.type for col in getattr(stmt, "selected_columns", ())}
-    return _conformed(frame, types)
-
-
-def utc_times(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mark naive result times as UTC: the store holds UTC, and callers should not have to know."""
-    return _conformed(frame, {})
-
-
-def _conformed(frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> pd.DataFrame:
-    """The result frame with the dtypes callers get, built in one go.
-
-    Assigning converted columns one by one into the frame costs ~1 ms a column in pandas; a
-    dozen-column result then took longer to retype than DuckDB took to compute it. Building a
-    new frame from the converted arrays costs a fraction of that, and a ``BIGINT`` without NULLs
-    becomes a nullable integer array with no copy and no checks.
-    """
-    arrays: dict[int, object] = {}
-    changed = False
-    for i, (name, series) in enumerate(frame.items()):
-        kind, dtype = types.get(name), series.dtype
-        if isinstance(kind, sa.Integer) and dtype == np.int64:  # the database's integers: exact
-            values = series.to_numpy()
-            arrays[i] = pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool))
-        elif isinstance(kind, sa.Integer) and dtype != "Int64":
-            arrays[i] = series.astype("Int64").array
-        elif isinstance(kind, sa.Double) and dtype != "float64":
-            arrays[i] = series.astype("float64").array
-        elif pd.api.types.is_datetime64_dtype(dtype):
-            arrays[i] = series.dt.tz_localize("UTC").array
-        elif isinstance(dtype, pd.CategoricalDtype):  # an ENUM column: callers get text
-            arrays[i] = series.array.astype("string")
-        else:
-            arrays[i] = series.array
-            continue
-        changed = True
-    if not changed:
-        return frame
-    result = pd.DataFrame(arrays, index=frame.index, copy=False)
-    result.columns = frame.columns
-    return result
+    def metric_names(self) -> frozenset[str]:
+        return self._memo("metric_names", lambda: catalog.metric_names(self))

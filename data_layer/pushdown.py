@@ -33,8 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql import visitors
 
 from data_layer import model, pricing
-from data_layer.backend import SourceFacts, typed_result, utc_times
+from data_layer.backend import SourceFacts
 from data_layer.casts import to_model, typed_null
+from data_layer.frames import typed_result, utc_times
 from data_layer.sources.adapter import Adapter, ModelSelect
 from data_layer.sources.database import Database
 from data_layer.store import SourceInfo, agents_named

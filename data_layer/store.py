@@ -30,8 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from data_layer import model, pricing
-from data_layer.backend import SourceFacts, typed_result, utc_times
+from data_layer.backend import SourceFacts
 from data_layer.casts import model_column, typed_null
+from data_layer.frames import typed_result, utc_times
 from data_layer.pricing import price_table
 from data_layer.report import ReadingReport
 from data_layer.tables import MODEL, ROLLUP_DDL, compile_statement, literal_sql

@@ -29,8 +29,9 @@ bucket = ctx.bucket()
 STACKS = ["model", "agent", "cost_source"]
 # Every usage figure on the page in one statement, the chart's for each way of stacking it.
 totals, by_agent, *stacked = queries.llm_usage_sets(
-    store, f, [("cost_source",), ("agent",), *(("bucket", s) for s in STACKS)], bucket=bucket
-)
+    store, f, [("cost_source",), ("agent",), *(("bucket", s) for s in STACKS)], bucket=bucket,
+    columns=["calls", "cost_usd"],
+)  # fmt: skip
 if totals.empty:
     no_match()
     st.stop()

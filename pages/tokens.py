@@ -26,8 +26,9 @@ if not ctx.has("llm_calls"):
 bucket = ctx.bucket()
 # Every usage figure on the page in one statement.
 totals, usage, by_model = queries.llm_usage_sets(
-    store, f, [(), ("bucket", "model"), ("model",)], bucket=bucket
-)
+    store, f, [(), ("bucket", "model"), ("model",)], bucket=bucket,
+    columns=["calls", "tokens_in", "tokens_out", "calls_with_tokens_in"],
+)  # fmt: skip
 totals = totals.iloc[0]
 if totals["calls"] == 0:
     no_match()

@@ -75,7 +75,7 @@ if ctx.has("llm_calls"):
     # Hourly up to two weeks (336 bars a series); a longer period in days or weeks, so that a year
     # of eight agents is not 70,000 bars.
     bucket = ctx.bucket(hours_up_to=timedelta(days=14))
-    throughput = queries.llm_usage(store, f, bucket=bucket, by="agent")
+    throughput = queries.llm_usage(store, f, bucket=bucket, by="agent", columns=["calls"])
     if not throughput.empty:
         fig = charts.bars_over_time(
             throughput, "calls", color="agent", palettes=palettes,

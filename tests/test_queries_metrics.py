@@ -8,6 +8,7 @@ import pytest
 
 from data_layer import queries
 from data_layer.filters import Filters
+from data_layer.store import Store
 from tests import tiny
 from tests.tiny import at
 
@@ -56,6 +57,41 @@ def test_metric_series_per_hour_match_pandas(metrics_store, f):
             (mine["total"], total),
         ):
             assert pd.isna(value) if pd.isna(expected) else value == pytest.approx(expected)
+
+
+def _kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """Column dtypes, text as text and times as UTC times whatever the driver's flavour of each."""
+
+    def kind(dtype) -> str:
+        if pd.api.types.is_string_dtype(dtype):
+            return "text"
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            return f"time {dtype.tz}"
+        return str(dtype)
+
+    return {c: kind(t) for c, t in frame.dtypes.items()}
+
+
+def test_metric_names_are_those_recorded(metrics_store):
+    assert metrics_store.metric_names() == {"cpu", "queue"}
+
+
+@pytest.mark.parametrize("f", FILTERS)
+def test_series_of_names_the_source_lacks_is_the_empty_frame_without_asking(metrics_store, f, monkeypatch):
+    """Named series the source never records: no statement, the frame a statement matching
+    nothing gives (columns and dtypes); a name it has among them still asks."""
+    asked = queries.metric_series(metrics_store, Filters(start=at("23:00")), bucket="day", names=("cpu",))
+    assert asked.empty
+    sent = []
+    run = metrics_store.run
+    monkeypatch.setattr(metrics_store, "run", lambda stmt: sent.append(stmt) or run(stmt))
+    got = queries.metric_series(metrics_store, f, bucket="day", names=("commits", "lines_added"))
+    assert sent == []
+    assert list(got.columns) == list(asked.columns)
+    if isinstance(metrics_store, Store):  # PostgreSQL's driver types the columns of no rows int64
+        assert _kinds(got) == _kinds(asked)
+    mixed = queries.metric_series(metrics_store, f, bucket="day", names=("commits", "queue"))
+    assert len(sent) == 1 and set(mixed["name"]) == {"queue"}
 
 
 @pytest.mark.parametrize("f", FILTERS)

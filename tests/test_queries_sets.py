@@ -13,6 +13,7 @@ import pytest
 
 from data_layer import queries
 from data_layer.filters import Filters
+from data_layer.queries.overview import USAGE as OVERVIEW_USAGE
 from tests import tiny
 from tests.test_queries_llm import TINY_CALLS, TINY_TOOLS
 from tests.test_queries_security import ALERTS
@@ -95,6 +96,24 @@ def test_llm_usage_sets_are_llm_usage_of_each_grouping_and_period(backend, f):
     _check(queries.llm_usage_sets, queries.llm_usage, GROUPINGS, f, backend)
 
 
+SOME_COLUMNS = [["calls"], ["cost_usd", "calls"], ["latency_ms_mean", "tokens_out", "errors"]]
+
+
+@pytest.mark.parametrize("f", FILTERS)
+@pytest.mark.parametrize("columns", SOME_COLUMNS)
+def test_llm_usage_of_some_columns_is_those_columns_of_the_whole_frame(backend, f, columns):
+    for by in (None, "agent"):
+        whole = queries.llm_usage(backend, f, bucket="day", by=by)
+        keys = [k for k in ("bucket", by) if k]
+        want = whole[keys + [c for c in queries.USAGE_COLUMNS if c in columns]]
+        _same(queries.llm_usage(backend, f, bucket="day", by=by, columns=columns), want)
+
+
+def test_llm_usage_names_a_measure_it_does_not_have(backend):
+    with pytest.raises(ValueError, match="no such measure"):
+        queries.llm_usage(backend, FILTERS[0], columns=["calls", "cost"])
+
+
 @pytest.mark.parametrize("f", FILTERS)
 def test_latency_sets_are_llm_and_tool_latency_of_each_grouping_and_period(backend, f):
     _check(queries.latency_sets, queries.llm_latency, GROUPINGS, f, backend)
@@ -151,8 +170,8 @@ def test_open_alerts_by_severity_is_only_open_of_alert_sets(backend, f):
 @pytest.mark.parametrize("bucket", ["hour", "day"])
 def test_the_overview_shows_the_single_queries_frames(backend, f, bucket):
     view = queries.overview(backend, f, bucket=bucket)
-    _same(view.usage_by_model, queries.llm_usage(backend, f, bucket=bucket, by="model"))
-    _same(view.cost_by_source, queries.llm_usage(backend, f, bucket=bucket, by="cost_source"))
+    for frame, by in ((view.usage_by_model, "model"), (view.cost_by_source, "cost_source")):
+        _same(frame, queries.llm_usage(backend, f, bucket=bucket, by=by, columns=OVERVIEW_USAGE))
     _same(view.latency, queries.llm_latency(backend, f, bucket=bucket))
     _same(view.tasks_by_agent, queries.tasks_completed(backend, f, bucket="day", by="agent"))
     _same(view.alerts_by_severity, queries.alert_counts(backend, f, bucket="day", by="severity"))

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import visitors
 
 from data_layer.filters import Filters
+from data_layer.frames import utc_times
 from data_layer.model import TABLES
 from data_layer.notebook.runner import (
     KEEP_ROWS,
@@ -34,7 +35,6 @@ from data_layer.notebook.runner import (
 )
 from data_layer.notebook.safety import POSTGRES, CheckedQuery, check
 from data_layer.queries._common import conditions
-from data_layer.store import utc_times
 from data_layer.tables import MODEL
 
 

@@ -30,9 +30,10 @@ import sqlalchemy as sa
 
 from data_layer.errors import AgentwatchError
 from data_layer.filters import Filters
+from data_layer.frames import utc_times
 from data_layer.notebook.safety import DUCKDB, CheckedQuery, check
 from data_layer.queries._common import conditions
-from data_layer.store import Store, utc_times
+from data_layer.store import Store
 from data_layer.tables import MODEL, compile_statement
 
 TIMEOUT_VAR = "AGENTWATCH_CELL_TIMEOUT_S"

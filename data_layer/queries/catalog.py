@@ -80,6 +80,14 @@ def filter_options(backend: Backend, *, max_sessions: int = 2000) -> dict[str, l
     return options
 
 
+def metric_names(backend: Backend) -> frozenset[str]:
+    """Every metric name in the source: a page asking for named series it lacks asks nothing."""
+    names = MODEL["metrics"].c.name
+    return frozenset(
+        str(v) for v in backend.run(sa.select(names).where(names.is_not(None)).distinct())["name"]
+    )
+
+
 def _recent_sessions(backend: Backend, limit: int) -> list[str]:
     parts = [
         sa.select(t.c.session, t.c.ts.label("ts")).where(t.c.session.is_not(None))

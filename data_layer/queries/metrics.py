@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.filters import Filters
+from data_layer.frames import no_rows
 from data_layer.queries._common import (
     bucket_expr,
     conditions,
@@ -42,13 +43,15 @@ def metric_series(
         *keys,
         sa.func.min(metrics.c.unit).label("unit"),
         sa.cast(sa.func.count(metrics.c.value), sa.BigInteger).label("points"),
-        sa.func.avg(metrics.c.value).label("mean"),
+        sa.cast(sa.func.avg(metrics.c.value), sa.Double).label("mean"),
         sa.func.min(metrics.c.value).label("min"),
         sa.func.max(metrics.c.value).label("max"),
         sa.cast(sa.func.sum(metrics.c.value), sa.Double).label("total"),
     ).where(*conditions(metrics, filters))
     if names:
         stmt = stmt.where(metrics.c.name.in_(names))
+        if not set(names) & backend.metric_names():  # the source records none of them
+            return no_rows(grouped(stmt, keys))
     return backend.run(grouped(stmt, keys))
 
 

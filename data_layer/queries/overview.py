@@ -39,8 +39,8 @@ class Overview:
     kpis: pd.DataFrame  # overview_kpis, of the tables asked for
     trends: dict[str, list[float | None]]  # kpi_trends
     change: str | None  # what_changed
-    usage_by_model: pd.DataFrame | None  # llm_usage(bucket=bucket, by="model")
-    cost_by_source: pd.DataFrame | None  # llm_usage(bucket=bucket, by="cost_source")
+    usage_by_model: pd.DataFrame | None  # llm_usage(bucket=bucket, by="model", columns=USAGE)
+    cost_by_source: pd.DataFrame | None  # llm_usage(bucket=bucket, by="cost_source", columns=USAGE)
     latency: pd.DataFrame | None  # llm_latency(bucket=bucket)
     tasks_by_agent: pd.DataFrame | None  # tasks_completed(bucket="day", by="agent")
     alerts_by_severity: pd.DataFrame | None  # alert_counts(bucket="day", by="severity")
@@ -58,8 +58,8 @@ def overview(
     before = filters.previous_period()
     day = "bucket" if bucket == "day" else "day"  # the daily charts share the trend's rows if they can
     periods = _Periods(backend, filters, before, bucket)
-    llm = periods.read(llm_usage_sets, [(), ("agent",), ("model",), ("bucket",), ("bucket", "model"),
-                                        ("bucket", "cost_source")], "llm_calls" in has)  # fmt: skip
+    llm_sets = [(), ("agent",), ("model",), ("bucket",), ("bucket", "model"), ("bucket", "cost_source")]
+    llm = periods.read(llm_usage_sets, llm_sets, "llm_calls" in has, columns=USAGE)
     latency = periods.read(latency_sets, [(), ("bucket",)], "llm_calls" in has, table="llm_calls")
     tools = periods.read(tool_usage_sets, [(), ("bucket",)], "tool_calls" in has)
     tasks = periods.read(tasks_completed_sets, [("bucket",), (day, "agent")], "tasks" in has)
@@ -98,6 +98,9 @@ def overview(
 
 
 KPI_TABLES = ("llm_calls", "tool_calls", "tasks", "alerts")
+USAGE = ("calls", "tokens_in", "tokens_out", "cost_usd", "cost_recorded_usd", "cost_estimated_usd",
+         "calls_cost_estimated")  # fmt: skip
+"""The ``llm_usage`` measures the page shows: its cards, sparklines, charts and ``what_changed``."""
 
 
 class _Periods:
@@ -185,7 +188,7 @@ def what_changed(backend: Backend, filters: Filters) -> str | None:
     if before is None:
         return None
     by_agent, by_model = _Periods(backend, filters, before, "day").read(
-        llm_usage_sets, [("agent",), ("model",)], True
+        llm_usage_sets, [("agent",), ("model",)], True, columns=USAGE
     )
     return _change(by_agent, by_model)
 
