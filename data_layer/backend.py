@@ -34,7 +34,7 @@ class Backend(Protocol):
     """A loaded source the queries run against.
 
     ``run`` returns frames whose times are UTC-aware and whose integer columns are nullable ints.
-    ``has_rollups`` says whether the hourly rollups of ``data_layer.tables.ROLLUPS`` exist.
+    ``has_rollups`` says whether the rollups of ``data_layer.tables.ROLLUPS`` exist.
     """
 
     info: SourceInfo

@@ -1,11 +1,11 @@
 """A store of only the model columns a few figures need: what ``summarize`` loads.
 
-The app's store (``Store.build``) keeps every column, holds text as ENUMs and builds the hourly
+The app's store (``Store.build``) keeps every column, holds text as ENUMs and builds the
 rollups, so that each of many page queries is fast. A command that asks a handful of aggregates
 once pays for all of that and uses none of it: at a million calls the prompts and responses
 alone are most of the bytes read. Here each model table keeps only the columns asked for, cast
 by the same rules (``data_layer.casts``) and with the same cost estimates (``pricing``), and
-no ENUMs. The hourly rollups are still built (a fraction of a second): a sum of a million float
+no ENUMs. The rollups are still built (a fraction of a second): a sum of a million float
 costs depends on the order it adds in, and summed through the rollups, as the store does, the
 figures agree with the app's to the last digit rather than to 1e-10.
 

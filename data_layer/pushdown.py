@@ -13,11 +13,12 @@ distributes work) takes the same path: the distribution is the database's busine
 Scanning the source's tables on every rerun is what makes a pushed-down page slow (13.6 s for the
 Overview at a million calls), so the hourly rollups the store builds at load
 (``tables.ROLLUP_DDL``) are computed inside PostgreSQL once, at open, one GROUP BY each, and kept
-in a local in-memory DuckDB; nothing is ever written to the source. A statement is then routed
-by the tables it reads: model tables only, to PostgreSQL as before; rollups only, to the local
-DuckDB; both (``additive_rows``: whole hours from a rollup, the partial edge hours from raw rows),
-locally too, with each part that reads only model tables run in PostgreSQL first and its rows
-put in its place. The parts are the statement's own, so the figures are the store's.
+in a local in-memory DuckDB, where the daily rollups are then summed from them; nothing is ever
+written to the source. A statement is then routed by the tables it reads: model tables only, to
+PostgreSQL as before; rollups only, to the local DuckDB; both (``additive_rows``: whole days and
+hours from rollups, partial hours from raw rows), locally too, with each part that reads only
+model tables run in PostgreSQL first and its rows put in its place. The parts are the
+statement's own, so the figures are the store's.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class PushdownBackend(SourceFacts):
         rollups: bool = True,
         background: bool = False,
     ) -> None:
-        """``rollups``: build the hourly rollups locally (one scan of the source per rollup);
+        """``rollups``: build the rollups locally (one scan of the source per hourly rollup);
         without them every statement runs in PostgreSQL. ``background``: build them on a thread
         of their own, so the source opens at once (at a million calls the rollups take tens of
         seconds); until they are ready (``rollups_ready``), statements run in PostgreSQL."""
@@ -80,14 +81,18 @@ class PushdownBackend(SourceFacts):
             self.rollups_ready.set()
 
     def _build_rollups(self, *, quiet: bool = True) -> None:
-        """Compute every rollup in PostgreSQL and keep it locally; only then use them.
+        """Compute every hourly rollup in PostgreSQL and keep it locally, sum the daily ones from
+        them locally; only then use them.
 
         On a thread of its own a failure (the server went away) is not raised: statements keep
         running in PostgreSQL, which reports the trouble itself.
         """
         try:
             for name, ddl in ROLLUP_DDL.items():
-                self._keep_locally(name, ddl.selectable)
+                if _reads(ddl.selectable) & set(ROLLUPS):  # a daily rollup: from the local hourly one
+                    self._local.execute(literal_sql(ddl))
+                else:
+                    self._keep_locally(name, ddl.selectable)
         except Exception:
             if not quiet:
                 raise

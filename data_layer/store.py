@@ -9,8 +9,8 @@ What happens at load, once, so that no rerun pays for it:
   UTC ``TIMESTAMP`` columns (bucketing a ``TIMESTAMPTZ`` costs 5x more);
 * rows are sorted by time, so DuckDB's min/max zone maps skip row groups outside a time filter;
 * calls without a recorded cost get a genai-prices estimate (``pricing.with_costs``);
-* the hourly rollups of ``tables.ROLLUP_DDL`` are built. Percentiles are never read from
-  rollups: they are computed from the raw rows, so they stay exact.
+* the rollups of ``tables.ROLLUP_DDL`` are built, hourly and daily. Percentiles are never read
+  from rollups: they are computed from the raw rows, so they stay exact.
 
 Pushdown (``data_layer.pushdown``) applies the same casts and cost rule inside PostgreSQL.
 """
@@ -35,7 +35,15 @@ from data_layer.casts import model_column, typed_null
 from data_layer.frames import typed_result, utc_times
 from data_layer.pricing import price_table
 from data_layer.report import ReadingReport
-from data_layer.tables import MODEL, ROLLUP_DDL, compile_statement, literal_sql
+from data_layer.tables import (
+    MODEL,
+    ROLLUP_DDL,
+    ROLLUP_READS,
+    ROLLUPS,
+    ROLLUPS_OF,
+    compile_statement,
+    literal_sql,
+)
 
 
 @dataclass(frozen=True)
@@ -105,9 +113,9 @@ class Store(SourceFacts):
 
         One DuckDB transaction: a query running meanwhile sees the store before or after, never
         half of it. Rows of ``keys``'s tables replace the rows with the same key (an agent seen
-        again); the others are appended. The rollups' touched hours are computed again from the
-        rows, so they stay what a full load would build. Raises ``Unappendable`` (and changes
-        nothing) when the rows do not fit the store as built: a name its ENUM columns lack, a
+        again); the others are appended. The rollups' touched hours and days are computed again
+        from the rows, so they stay what a full load would build. Raises ``Unappendable`` (and
+        changes nothing) when the rows do not fit the store as built: a name its ENUM columns lack, a
         column that was empty at load; the caller then loads the source in full.
         """
         with self._lock:
@@ -117,7 +125,7 @@ class Store(SourceFacts):
             try:
                 for name, frame in tables.items():
                     _append_rows(cur, name, frame, keys.get(name))
-                _update_rollups(cur, [name for name in tables if name in _ROLLED_UP])
+                _update_rollups(cur, [name for name in tables if name in ROLLUPS_OF])
                 cur.execute("commit")
             except duckdb.Error as err:
                 cur.execute("rollback")
@@ -283,10 +291,6 @@ class Unappendable(Exception):
     """A refresh's rows do not fit the store as it was built; the store is unchanged."""
 
 
-# Model table -> its rollup; the touched hours of each are computed again after an append.
-_ROLLED_UP = {ddl.table.name.removesuffix("_hourly"): name for name, ddl in ROLLUP_DDL.items()}
-
-
 def _append_rows(cur: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, key: str | None) -> None:
     """Cast ``frame`` as ``_create`` casts a load's rows and add it to ``_<name>`` (replacing the
     rows with the same ``key``); the rows added stay in ``_delta_<name>`` for the rollups."""
@@ -341,7 +345,7 @@ def _new_names(cur: duckdb.DuckDBPyConnection, name: str, columns: list[str]) ->
 
 
 def _widen_enum(cur: duckdb.DuckDBPyConnection, name: str, column: str) -> None:
-    """Give ``_<name>.<column>`` (and its rollup's) an ENUM that also holds the new rows' values.
+    """Give ``_<name>.<column>`` (and its rollups') an ENUM that also holds the new rows' values.
 
     The values stay in sorted order, as ``_as_enum`` makes them, so the column sorts and groups
     as a full load's would. Only when a name is new: an agent, a model, a tool never seen.
@@ -353,40 +357,48 @@ def _widen_enum(cur: duckdb.DuckDBPyConnection, name: str, column: str) -> None:
         f" union select {column} from _delta_{name}) where v is not null order by v)"
     )
     cur.execute(f'alter table _{name} alter {column} type "{widened}"')
-    rollup = _ROLLED_UP.get(name)
-    if rollup is not None and dict(
-        cur.execute(f"select column_name, column_type from (describe {rollup})").fetchall()
-    ).get(column, "").startswith("ENUM"):
-        cur.execute(f'alter table {rollup} alter {column} type "{widened}"')
+    for rollup in ROLLUPS_OF.get(name, []):
+        types = dict(cur.execute(f"select column_name, column_type from (describe {rollup})").fetchall())
+        if types.get(column, "").startswith("ENUM"):
+            cur.execute(f'alter table {rollup} alter {column} type "{widened}"')
 
 
 def _update_rollups(cur: duckdb.DuckDBPyConnection, appended: list[str]) -> None:
-    """Recompute the rollup rows of the hours the appended rows fall in, from all the rows.
+    """Recompute the rollup rows of the hours, then of the days, the appended rows fall in:
+    each hourly row from all the rows of its hour, each daily row from the hourly rows of its
+    day, as a full load builds them.
 
     The rows are read through a time range first, so DuckDB's zone maps skip the row groups of
     other hours: new rows are recent, and the range is then a few row groups.
     """
     for source in appended:
-        rollup, table, delta = _ROLLED_UP[source], MODEL[source], f"_delta_{source}"
-        low, high, nulls = cur.execute(
-            f"select date_trunc('hour', min(ts)), date_trunc('hour', max(ts)) + interval 1 hour,"
-            f" count(*) > count(ts) from {delta}"
-        ).fetchone()
-        hour_of = "date_trunc('hour', ts)"
-        hours = sa.select(sa.literal_column(hour_of)).select_from(sa.table(delta))
-        hour = sa.func.date_trunc(sa.literal_column("'hour'"), table.c.ts, type_=sa.DateTime)
-        touched = [sa.and_(table.c.ts >= low, table.c.ts < high, hour.in_(hours))] if low is not None else []
-        if nulls:
-            touched.append(table.c.ts.is_(None))
-        if not touched:
-            continue
-        cur.execute(
-            f"delete from {rollup} where hour in (select {hour_of} from {delta})"
-            + (" or hour is null" if nulls else "")
-        )
-        cur.execute(
-            f"insert into {rollup} {literal_sql(ROLLUP_DDL[rollup].selectable.where(sa.or_(*touched)))}"
-        )
+        for rollup in ROLLUPS_OF[source]:
+            _update_rollup(cur, rollup, f"_delta_{source}")
+
+
+def _update_rollup(cur: duckdb.DuckDBPyConnection, rollup: str, delta: str) -> None:
+    """The rows of ``rollup`` for the hours or days (its grain) that ``delta``'s rows fall in,
+    computed again from the table it sums."""
+    grain = ROLLUPS[rollup].c[0].name  # 'hour' or 'day': its time column and its unit
+    table, time = ROLLUP_READS[rollup]
+    low, high, nulls = cur.execute(
+        f"select date_trunc('{grain}', min(ts)), date_trunc('{grain}', max(ts)) + interval 1 {grain},"
+        f" count(*) > count(ts) from {delta}"
+    ).fetchone()
+    unit_of = f"date_trunc('{grain}', ts)"
+    units = sa.select(sa.literal_column(unit_of)).select_from(sa.table(delta))
+    unit = sa.func.date_trunc(sa.literal_column(f"'{grain}'"), table.c[time], type_=sa.DateTime)
+    at = table.c[time]
+    touched = [sa.and_(at >= low, at < high, unit.in_(units))] if low is not None else []
+    if nulls:
+        touched.append(at.is_(None))
+    if not touched:
+        return
+    cur.execute(
+        f"delete from {rollup} where {grain} in (select {unit_of} from {delta})"
+        + (f" or {grain} is null" if nulls else "")
+    )
+    cur.execute(f"insert into {rollup} {literal_sql(ROLLUP_DDL[rollup].selectable.where(sa.or_(*touched)))}")
 
 
 def _filled_columns(con: duckdb.DuckDBPyConnection, relation: str, present: list[model.Column]) -> set[str]:

@@ -200,8 +200,62 @@ def test_usage_over_whole_hours_is_answered_from_the_local_rollups(backends):
     assert _statements_sent(pushed, lambda: queries.tool_usage(pushed, Filters(), by="tool")) == []
     window = system.filters()[1]
     sent = _statements_sent(pushed, lambda: queries.llm_usage(pushed, window, bucket="day"))
-    assert len(sent) == 2  # the partial hour at each edge
+    assert len(sent) == 1  # the partial hours at both edges, in one statement
     assert _statements_sent(raw, lambda: queries.llm_usage(raw, Filters(), by="model"))
+
+
+def _day_windows(store) -> list[Filters]:
+    """Windows around the first whole day of the store's rows: (a) whole days only, (b) a whole
+    day between whole hours of the days either side, (c) the same with partial hours too."""
+    first, _last = store.time_span()
+    day = first.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return [
+        Filters(start=day, end=day + timedelta(days=2)),
+        Filters(start=day - timedelta(hours=3), end=day + timedelta(days=1, hours=5)),
+        Filters(
+            start=day - timedelta(hours=2, minutes=17, seconds=3),
+            end=day + timedelta(days=1, hours=4, minutes=41),
+        ),
+    ]
+
+
+DAY_QUERIES = {
+    "llm_usage": lambda b, f: queries.llm_usage(b, f),
+    "llm_usage_daily_by_model": lambda b, f: queries.llm_usage(b, f, bucket="day", by="model"),
+    "llm_usage_weekly_by_agent": lambda b, f: queries.llm_usage(b, f, bucket="week", by="agent"),
+    "tool_usage": lambda b, f: queries.tool_usage(b, f),
+    "tool_usage_daily_by_tool": lambda b, f: queries.tool_usage(b, f, bucket="day", by="tool"),
+    "alerts_per_1k": lambda b, f: queries.alerts_per_thousand_calls(b, f),
+    "kpis": lambda b, f: queries.overview_kpis(b, f),
+}
+
+
+DAY_WINDOWS = ["whole_days", "whole_hours", "partial_hours"]
+
+
+@pytest.mark.parametrize("name", sorted(DAY_QUERIES))
+@pytest.mark.parametrize("which", range(3), ids=DAY_WINDOWS)
+def test_day_buckets_and_totals_read_from_daily_rollups_are_the_raw_rows(backends, name, which):
+    """Whole days from the daily rollups (kept locally), whole hours from the hourly ones, the
+    rest from the source's rows: the figures of every statement run inside PostgreSQL, and of
+    the DuckDB store."""
+    _, store, pushed, raw = backends
+    f = _day_windows(store)[which]
+    loaded = DAY_QUERIES[name](store, f)
+    _same(loaded, DAY_QUERIES[name](pushed, f))
+    _same(loaded, DAY_QUERIES[name](raw, f))
+
+
+@pytest.mark.parametrize("which", range(3), ids=DAY_WINDOWS)
+def test_the_day_windows_have_days_of_several_hours_and_whole_days_are_read_locally(backends, which):
+    """The parity above means something only if a whole day adds up rows of several hours; and a
+    window of whole days sends nothing to the source."""
+    _, store, pushed, _ = backends
+    f = _day_windows(store)[which]
+    by_hour = queries.llm_usage(store, f, bucket="hour")
+    assert by_hour.empty or len(by_hour) > len(queries.llm_usage(store, f, bucket="day"))
+    if which == 0:
+        assert _statements_sent(pushed, lambda: queries.llm_usage(pushed, f, bucket="day", by="model")) == []
 
 
 def test_an_opened_source_builds_its_rollups_in_the_background(backends):

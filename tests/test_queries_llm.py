@@ -81,7 +81,10 @@ FILTERS = [
         start=START + timedelta(hours=5, minutes=17, seconds=3), end=START + timedelta(days=6, minutes=41)
     ),
     Filters(start=START + timedelta(hours=2), end=START + timedelta(hours=2, minutes=30)),  # inside one hour
-    Filters(start=START + timedelta(days=2), end=START + timedelta(days=4)),  # whole hours
+    Filters(start=START + timedelta(days=2), end=START + timedelta(days=4)),  # whole days
+    # whole days between whole hours of the days either side
+    Filters(start=START + timedelta(days=1, hours=7), end=START + timedelta(days=8, hours=15)),
+    Filters(start=START + timedelta(days=1), end=START + timedelta(days=9), agents=("b",)),  # whole days
     Filters(end=START + timedelta(days=3, seconds=1), agents=("a", "c")),
     Filters(start=START + timedelta(days=1, minutes=3), models=("gpt-4o",), sessions=("s3", "s40", "s77")),
 ]
@@ -186,6 +189,9 @@ TINY_FILTERS = [
     Filters(start=at("09:55"), end=at("12:00:01")),  # both edges mid-hour, each on a call
     Filters(start=at("10:10"), end=at("10:40")),  # inside one hour
     Filters(start=at("10:00"), end=at("13:00", day=1)),  # whole hours only
+    Filters(start=at("00:00"), end=at("00:00", day=2)),  # whole days only
+    Filters(start=at("21:00", day=-1), end=at("14:00", day=1)),  # a whole day between whole hours
+    Filters(start=at("22:30:30", day=-1), end=at("13:20:30", day=1)),  # and partial hours, on a call
     Filters(agents=("a",), start=at("09:00")),
     Filters(models=("in-house-llm", "other-llm"), end=at("12:00")),
     Filters(sessions=("s2", "s3"), start=at("10:15"), end=at("12:30")),  # sessions: raw rows only
@@ -242,20 +248,26 @@ def test_llm_usage_on_tiny_rows_matches_pandas_for_every_window_and_filter(tiny_
 
 @pytest.mark.parametrize("f", TINY_FILTERS)
 @pytest.mark.parametrize("by", ["agent", "model", "status"])
-def test_llm_usage_per_hour_and_dimension_matches_pandas_grouping(tiny_calls, f, by):
+@pytest.mark.parametrize("bucket", ["hour", "day"])
+def test_llm_usage_per_bucket_and_dimension_matches_pandas_grouping(tiny_calls, f, by, bucket):
     rows = tiny.selected(tiny.frame(TINY_CALLS), f, fields=LLM_FIELDS)
-    hour = pd.to_datetime(rows["ts"], utc=True).dt.floor("h").rename("bucket")
-    want = rows.groupby([hour, rows[by]], dropna=False).agg(
-        calls=("call_id", "size"), tokens_out=("tokens_out", _sum_or_missing)
+    start = pd.to_datetime(rows["ts"], utc=True).dt.floor({"hour": "h", "day": "D"}[bucket]).rename("bucket")
+    want = rows.groupby([start, rows[by]], dropna=False).agg(
+        calls=("call_id", "size"),
+        tokens_out=("tokens_out", _sum_or_missing),
+        cost=("cost_usd", _sum_or_missing),
     )
-    got = queries.llm_usage(tiny_calls, f, bucket="hour", by=by)
+    got = queries.llm_usage(tiny_calls, f, bucket=bucket, by=by)
     got_keys = list(zip(got["bucket"], got[by].astype(object).where(got[by].notna(), None), strict=True))
     want_keys = [(b, None if pd.isna(k) else k) for b, k in want.index]
     assert sorted(got_keys, key=str) == sorted(want_keys, key=str)
-    by_key = dict(zip(got_keys, zip(got["calls"], got["tokens_out"], strict=True), strict=True))
-    for key, (calls, tokens_out) in zip(want_keys, want.itertuples(index=False), strict=True):
+    by_key = dict(
+        zip(got_keys, zip(got["calls"], got["tokens_out"], got["cost_usd"], strict=True), strict=True)
+    )
+    for key, (calls, tokens_out, cost) in zip(want_keys, want.itertuples(index=False), strict=True):
         assert by_key[key][0] == calls
         assert _same_value(by_key[key][1], tokens_out)
+        assert _same_value(by_key[key][2], cost)
 
 
 @pytest.mark.parametrize("f", TINY_FILTERS)

@@ -24,6 +24,9 @@ FILTERS = [
     Filters(start=at("09:30"), end=at("12:00")),  # edges mid-hour; the previous period too
     Filters(start=at("10:00"), end=at("13:00", day=1)),  # whole hours
     Filters(start=at("10:10"), end=at("10:40")),  # inside one hour
+    Filters(start=at("00:00", day=1), end=at("00:00", day=2)),  # a whole day; the one before too
+    Filters(start=at("21:00", day=-1), end=at("14:00", day=1)),  # a whole day between whole hours
+    Filters(start=at("09:30", day=-1), end=at("13:20:30", day=1)),  # and partial hours, on a call
     Filters(agents=("a",), start=at("09:00"), end=at("11:00")),
     Filters(sessions=("s2", "s3"), start=at("10:15"), end=at("12:30")),  # raw rows only
     Filters(agents=("nobody",), start=at("09:00"), end=at("12:00")),  # nothing in either period

@@ -4,9 +4,10 @@ Every function takes a *backend* (a ``Store`` holding the loaded model in DuckDB
 connection to a PostgreSQL source) and a ``Filters``, and returns a small pandas frame whose
 times are UTC-aware and whose counts are nullable integers.
 
-Additive measures (calls, tokens, cost, failures) read the hourly rollups for whole hours and the
-raw rows only for the partial hours at the edges of the time range, so a result is exact while
-scanning a small fraction of the rows. Percentiles always read raw rows (``percentile_cont``,
+Additive measures (calls, tokens, cost, failures) read the daily rollups for whole days (unless
+they are bucketed by hour), the hourly rollups for whole hours and the raw rows only for the
+partial hours at the edges of the time range, so a result is exact while scanning a small
+fraction of the rows. Percentiles always read raw rows (``percentile_cont``,
 linear interpolation, as DuckDB's ``quantile_cont``), so they are exact too.
 
 Missing stays missing: a sum over rows that have no value is NA, never 0, and each measure comes

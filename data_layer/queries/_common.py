@@ -9,14 +9,14 @@ integer columns are nullable ints.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from data_layer.filters import Filters
-from data_layer.tables import ROLLUPS
+from data_layer.tables import ROLLUPS, ROLLUPS_OF
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,7 +40,7 @@ _FILTER_COLUMNS: dict[str, tuple[str, frozenset[str] | None]] = {
 
 def _applies(field: str, table: sa.TableClause) -> bool:
     column, only = _FILTER_COLUMNS[field]
-    base = table.name.removesuffix("_hourly")
+    base = table.name.removesuffix("_hourly").removesuffix("_daily")
     return column in table.c and (only is None or base in only)
 
 
@@ -76,61 +76,90 @@ def dimension(table: sa.TableClause | sa.Subquery, by: str | None, allowed: tupl
     return [table.c[by]]
 
 
-def _hour_floor(t: datetime) -> datetime:
-    return t.replace(minute=0, second=0, microsecond=0)
+_UNITS = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+GRAINS = tuple(_UNITS)
 
 
-def _hour_ceil(t: datetime) -> datetime:
-    floor = _hour_floor(t)
-    return floor if floor == t else floor + timedelta(hours=1)
+def _floor(t: datetime, grain: str) -> datetime:
+    hour = 0 if grain == "day" else t.hour
+    return t.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def _ceil(t: datetime, grain: str) -> datetime:
+    floor = _floor(t, grain)
+    return floor if floor == t else floor + _UNITS[grain]
+
+
+Span = tuple[str | None, datetime | None, datetime | None]
+
+
+def _spans(start: datetime | None, end: datetime | None, grains: tuple[str, ...]) -> list[Span]:
+    """[start, end) cut into (grain, from, to) spans, each of the coarsest of ``grains`` (finest
+    first) whose whole units it holds; grain None is a span of raw rows. Only non-empty spans:
+    a range on whole days is one span of days, one on whole hours no raw span."""
+    if not grains:
+        return [(None, start, end)]
+    grain, finer = grains[-1], grains[:-1]
+    first = None if start is None else _ceil(start, grain)
+    last = None if end is None else _floor(end, grain)
+    if first is not None and last is not None and first >= last:  # no whole unit inside
+        return _spans(start, end, finer)
+    head = _spans(start, first, finer) if start is not None and start < first else []
+    tail = _spans(last, end, finer) if end is not None and last < end else []
+    return [*head, (grain, first, last), *tail]
 
 
 def additive_rows(
     backend: Backend,
     raw: sa.TableClause,
-    rollup_name: str,
     measures: dict[str, sa.ColumnElement],
     dims: tuple[str, ...],
     filters: Filters,
+    *,
+    grain: str,
 ) -> sa.Subquery:
-    """Rows shaped like the rollup (ts, dims..., measures...) covering exactly the filtered range.
+    """Rows shaped like a rollup (ts, dims..., measures...) covering exactly the filtered range.
 
-    Whole hours come from the rollup; the partial hours at either edge, and everything when a
-    filter names a column the rollup does not keep (sessions), come from the raw rows.
+    ``grain`` is the finest time unit a grouping of the rows needs: "hour" when one buckets by
+    hour, else "day" (buckets by day or week, or none). Whole days then come from the daily
+    rollup, whole hours (of partial days) from the hourly one, partial hours from the raw rows:
+    at a million calls a day's rollup rows are ~20x fewer than its hours'. Everything comes
+    from the raw rows when a filter names a column the rollups do not keep (sessions). Each
+    table is read once, its ranges at both edges of the window in one scan: a part more in the
+    union costs ~2 ms of planning, and the raw rows' part a scan.
     """
-    raw_cols = [raw.c.ts.label("ts"), *(raw.c[d].label(d) for d in dims)]
-    raw_cols += [expr.label(name) for name, expr in measures.items()]
-    rollup = ROLLUPS[rollup_name]
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {GRAINS}, got {grain!r}")
+    hourly, daily = (ROLLUPS[name] for name in ROLLUPS_OF[raw.name])
     uses_rollup = backend.has_rollups and not any(
-        getattr(filters, field) and _applies(field, raw) and not _applies(field, rollup)
+        getattr(filters, field) and _applies(field, raw) and not _applies(field, hourly)
         for field in _FILTER_COLUMNS
     )
-    if not uses_rollup:
-        return sa.select(*raw_cols).where(*conditions(raw, filters)).subquery()
+    grains = GRAINS[: GRAINS.index(grain) + 1] if uses_rollup else ()
+    tables = {None: raw, "hour": hourly, "day": daily}
+    within: dict[str | None, list] = {}  # per table, the time ranges read from it
+    for unit, low, high in _spans(*filters.naive_bounds(), grains):
+        time = tables[unit].c[unit or "ts"]
+        within.setdefault(unit, []).append(sa.and_(sa.true(), *_between(time, low, high)))
+    bounded = filters.start is not None or filters.end is not None
+    parts = []
+    for unit, ranges in within.items():  # one part per table: the two edges of a range in one scan
+        table = tables[unit]
+        values = [table.c[n] for n in measures] if unit else [e.label(n) for n, e in measures.items()]
+        where = [*conditions(table, filters, time=None), *([sa.or_(*ranges)] if bounded else [])]
+        parts.append(
+            sa.select(table.c[unit or "ts"].label("ts"), *(table.c[d] for d in dims), *values).where(*where)
+        )
+    return sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
 
-    start, end = filters.naive_bounds()
-    first = None if start is None else _hour_ceil(start)
-    last = None if end is None else _hour_floor(end)
-    if first is not None and last is not None and first >= last:  # inside one hour: raw only
-        return sa.select(*raw_cols).where(*conditions(raw, filters)).subquery()
 
-    whole = sa.select(
-        rollup.c.hour.label("ts"),
-        *(rollup.c[d].label(d) for d in dims),
-        *(rollup.c[name].label(name) for name in measures),
-    ).where(*conditions(rollup, filters, time=None))
-    if first is not None:
-        whole = whole.where(rollup.c.hour >= first)
-    if last is not None:
-        whole = whole.where(rollup.c.hour < last)
-    parts = [whole]
-    if start is not None and start < first:
-        edge = replace(filters, end=first.replace(tzinfo=UTC))
-        parts.append(sa.select(*raw_cols).where(*conditions(raw, edge)))
-    if end is not None and last < end:
-        edge = replace(filters, start=last.replace(tzinfo=UTC))
-        parts.append(sa.select(*raw_cols).where(*conditions(raw, edge)))
-    return sa.union_all(*parts).subquery() if len(parts) > 1 else whole.subquery()
+def _between(column: sa.ColumnElement, low: datetime | None, high: datetime | None) -> list:
+    """``low <= column < high``, either bound left out when None."""
+    return [
+        t
+        for t in (None if low is None else column >= low, None if high is None else column < high)
+        if t is not None
+    ]
 
 
 def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement:

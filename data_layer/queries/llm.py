@@ -64,6 +64,12 @@ def _keys(rows: sa.FromClause, bucket: str, dims: tuple[str, ...], time: str = "
     return {**keys, "bucket": bucket_expr(rows.c[time], bucket), **{d: rows.c[d] for d in dims}}
 
 
+def _grain(bucket: str, sets: list[tuple[str, ...]]) -> str:
+    """The finest rollup the sets can read (``additive_rows``): hours only when one is bucketed
+    by hour; by day, by week or not by time at all, whole days come from the daily rollup."""
+    return "hour" if bucket == "hour" and any("bucket" in s for s in sets) else "day"
+
+
 def llm_usage_sets(
     backend: Backend,
     filters: Filters,
@@ -94,7 +100,8 @@ def llm_usage_sets(
         "calls_with_latency": count_if(calls.c.latency_ms.is_not(None)),
     }
     periods = [filters] if previous is None else [filters, previous]
-    parts = [additive_rows(backend, calls, "llm_calls_hourly", measures, LLM_DIMENSIONS, p) for p in periods]
+    grain = _grain(bucket, sets)
+    parts = [additive_rows(backend, calls, measures, LLM_DIMENSIONS, p, grain=grain) for p in periods]
     rows = parts[0] if previous is None else tagged(parts)
     source = rows.c.cost_source
     no_rows = sa.func.sum(rows.c.calls).is_(None)
@@ -206,9 +213,8 @@ def tool_usage_sets(
         "calls_with_latency": count_if(tools.c.latency_ms.is_not(None)),
     }
     periods = [filters] if previous is None else [filters, previous]
-    parts = [
-        additive_rows(backend, tools, "tool_calls_hourly", measures, TOOL_DIMENSIONS, p) for p in periods
-    ]
+    grain = _grain(bucket, sets)
+    parts = [additive_rows(backend, tools, measures, TOOL_DIMENSIONS, p, grain=grain) for p in periods]
     rows = parts[0] if previous is None else tagged(parts)
     aggregates = [
         sa.func.coalesce(sum_of(rows.c[m], integer=True), 0).label(m)

@@ -138,10 +138,9 @@ def alerts_per_thousand_calls(backend: Backend, filters: Filters) -> pd.DataFram
         .group_by(alerts.c.agent)
         .subquery()
     )
-    # Calls per agent from the hourly rollup (and the raw rows at the period's edges).
-    rows = additive_rows(
-        backend, calls, "llm_calls_hourly", {"calls": sa.literal(1, sa.BigInteger)}, ("agent",), filters
-    )
+    # Calls per agent from the rollups (and the raw rows of the period's partial hours).
+    calls_of = {"calls": sa.literal(1, sa.BigInteger)}
+    rows = additive_rows(backend, calls, calls_of, ("agent",), filters, grain="day")
     made = (
         sa.select(rows.c.agent, sa.cast(sa.func.sum(rows.c.calls), sa.BigInteger).label("llm_calls"))
         .group_by(rows.c.agent)

@@ -179,7 +179,7 @@ def _estimated_rows(db: Database) -> int:
 def open_pushdown(source: str | Path, label: str | None = None, *, rollups: bool = True):
     """A backend that runs every query inside the source PostgreSQL; nothing is loaded.
 
-    ``rollups``: keep the hourly rollups locally, built in the background (``PushdownBackend``);
+    ``rollups``: keep the rollups locally, built in the background (``PushdownBackend``);
     a command that asks a few figures once has nothing to gain from them."""
     from data_layer.pushdown import PushdownBackend  # it imports this package
 
