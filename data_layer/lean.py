@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from data_layer import model, pricing
 from data_layer.casts import model_column
-from data_layer.store import SourceInfo, Store, agents_named
+from data_layer.store import SourceInfo, Store, agents_named, in_time_order
 from data_layer.tables import MODEL, ROLLUP_DDL, literal_sql
 
 
@@ -57,7 +57,7 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols:
         rows = sa.select(*casts or [sa.literal(1).label("_row")]).select_from(incoming)
         if name == "llm_calls":
             rows = _with_costs(con, rows.subquery("c"))
-        con.execute(literal_sql(sa.CreateTableAs(rows, name)))
+        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), name)))  # the store's order
     finally:
         con.unregister("_incoming")
         if name == "llm_calls":

@@ -7,7 +7,12 @@ What happens at load, once, so that no rerun pays for it:
 
 * columns are cast to the model's types by the rules of ``data_layer.casts``; times become naive
   UTC ``TIMESTAMP`` columns (bucketing a ``TIMESTAMPTZ`` costs 5x more);
-* rows are sorted by time, so DuckDB's min/max zone maps skip row groups outside a time filter;
+* rows are stored in time order (``in_time_order``), so DuckDB's min/max zone maps skip row
+  groups outside a time filter. The adapters' joins and the cost estimate's join hand rows over
+  in no particular order; at a million calls, sorting them costs ~0.5 s of CPU once, and a day's
+  percentiles then take 5.6 ms instead of 10.9, a week's 11.6 instead of 17.1. Streamed tables
+  (PostgreSQL) other than the LLM calls, which are copied for their costs anyway, keep the order
+  they arrive in: sorting them would take a copy of each;
 * calls without a recorded cost get a genai-prices estimate (``pricing.with_costs``);
 * the rollups of ``tables.ROLLUP_DDL`` are built, hourly and daily. Percentiles are never read
   from rollups: they are computed from the raw rows, so they stay exact.
@@ -184,10 +189,17 @@ def _create_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: model.F
         if name == "llm_calls":
             _create_calls_with_costs(con, rows.subquery("c"))
         else:
-            con.execute(literal_sql(sa.CreateTableAs(rows, f"_{name}")))
+            con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), f"_{name}")))
     finally:
         con.unregister("_incoming")
     return list(casts)
+
+
+def in_time_order(rows: sa.Select) -> sa.Select:
+    """``rows`` ordered by their time (``ts``), when they have one: stored so, a time filter reads
+    only the row groups of its period."""
+    cols = rows.selected_columns
+    return rows.order_by(cols.ts.nulls_last()) if "ts" in cols else rows
 
 
 # The columns the cost estimate reads and fills: LLM calls always store them.
@@ -280,7 +292,7 @@ def _estimate_costs(con: duckdb.DuckDBPyConnection) -> None:
         rows = pricing.with_costs(
             sa.select(calls).subquery("c"), pricing.price_table_clause("_prices"), enum=True
         )
-        con.execute(literal_sql(sa.CreateTableAs(rows, "_llm_calls_costed")))
+        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), "_llm_calls_costed")))
     finally:
         con.unregister("_prices")
     con.execute("drop table _llm_calls")
@@ -429,7 +441,7 @@ def _create_calls_with_costs(con: duckdb.DuckDBPyConnection, calls: sa.Subquery)
     con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
     try:
         rows = pricing.with_costs(calls, pricing.price_table_clause("_prices"), enum=True)
-        con.execute(literal_sql(sa.CreateTableAs(rows, "_llm_calls")))
+        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), "_llm_calls")))
     finally:
         con.unregister("_prices")
 

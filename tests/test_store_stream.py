@@ -88,3 +88,29 @@ def test_a_streamed_table_conforms_in_python_as_the_same_rows_whole() -> None:
     ).astype({"ended_at": "Int64"})
     telemetry = Telemetry(system="test", tables={"sessions": lambda: _stream(sessions)})
     pd.testing.assert_frame_equal(telemetry["sessions"], model.conform("sessions", sessions))
+
+
+@pytest.mark.parametrize(
+    ("table", "stream"), [("llm_calls", False), ("llm_calls", True), ("tool_calls", False)]
+)
+def test_rows_handed_over_in_any_order_are_stored_in_time_order(table: str, stream: bool) -> None:
+    """Stored in time order, a time filter reads only its period's row groups (zone maps); the
+    join a stored LLM call's cost estimate makes must not undo it. Times missing go last. (Other
+    streamed tables keep the order they arrive in: sorting them would mean a copy of each.)"""
+    times = pd.Series(pd.date_range("2025-03-01", periods=5000, freq="min", tz="UTC")).sample(
+        frac=1, random_state=7
+    )
+    frame = pd.DataFrame(
+        {"call_id": [f"c{i}" for i in range(len(times))], "ts": times.to_numpy(), "agent": "a"}
+    )
+    frame.loc[frame.index[:3], "ts"] = pd.NaT
+    if table == "llm_calls":
+        frame = frame.assign(model="gpt-4o", tokens_in=10, tokens_out=5)  # estimated: the cost join runs
+    handed = (lambda: _stream(frame, rows_per_batch=700)) if stream else frame
+    telemetry = Telemetry(system="test", tables={table: handed})
+    store = Store.build(telemetry, SourceInfo(system="test", label="test", provided=telemetry.provided))
+    with store.cursor() as cur:
+        stored = [row[0] for row in cur.execute(f"select ts from _{table}").fetchall()]
+    assert stored[-3:] == [None] * 3
+    assert stored[:-3] == sorted(stored[:-3])
+    assert len(stored) == len(frame)
