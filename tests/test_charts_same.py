@@ -125,6 +125,13 @@ def _metric_series() -> tuple[pd.DataFrame, pd.DataFrame]:
     return series, limits
 
 
+def _long_series() -> pd.DataFrame:
+    times = _times(30, "hour")
+    return pd.DataFrame(
+        {"bucket": times, "name": "cpu", "unit": "%", "mean": [float(i % 7) * 15 for i in range(30)]}
+    )
+
+
 CASES: dict[str, Callable[[], go.Figure]] = {
     # bars_over_time: palettes, fixed colour maps, no colour, orders, names to escape, NA, tick logic.
     "bot_models_day": lambda: _bot(
@@ -292,6 +299,14 @@ CASES: dict[str, Callable[[], go.Figure]] = {
     "panels": lambda: charts.series_panels(
         *_metric_series(), ["cpu", "<b>mem</b>"], bucket="hour", agent="coder"
     ),
+    "panels_all_agents": lambda: charts.series_panels(
+        *_metric_series(), ["<b>mem</b>", "cpu"], bucket="hour"
+    ),
+    "panels_one": lambda: charts.series_panels(*_metric_series(), ["cpu"], bucket="day", agent="coder"),
+    "panels_no_limits": lambda: charts.series_panels(
+        _metric_series()[0], _metric_series()[1].iloc[:0], ["cpu", "<b>mem</b>", "disk"], bucket="hour"
+    ),
+    "panels_long": lambda: charts.series_panels(_long_series(), _metric_series()[1], ["cpu"], bucket="hour"),
 }
 
 

@@ -20,6 +20,8 @@ tests/test_charts_same.py compares every builder with figures it built.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -318,17 +320,6 @@ def _over_time(traces: list[dict], buckets: pd.Series, bucket: str, layout: dict
     return go.Figure(data=traces, layout=layout)
 
 
-def time_axis(fig: go.Figure, buckets: pd.Series, bucket: str) -> go.Figure:
-    """``fig`` on ``_time_axis``'s axis: every trace and x axis of it, subplots included."""
-    every, bars, axis = _time_axis(buckets, bucket)
-    if every:
-        fig.update_traces(every)
-        fig.update_traces(bars, selector={"type": "bar"})
-    if axis:
-        fig.update_xaxes(axis)
-    return fig
-
-
 def _time_axis(buckets: pd.Series, bucket: str) -> tuple[dict, dict, dict]:
     """A time axis that reads in the chart's own bucket, however short the series: what every
     trace, every bar trace and the x axis take.
@@ -507,48 +498,75 @@ def series_panels(
     An agent's own thresholds are drawn only when the chart shows that one agent (``agent``):
     against every agent's mean they would mislead.
     """
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    layout = _panel_grid(len(names))
+    traces, shapes, notes = [], [], []
     for row, name in enumerate(names, start=1):
+        x, y = ("x", "y") if row == 1 else (f"x{row}", f"y{row}")
         one = series[series["name"] == name]
         unit = next(iter(one["unit"].dropna()), "")
-        label = safe(f"{name} ({unit})" if unit else name)
-        fig.add_trace(
-            go.Scatter(
-                x=one["bucket"],
-                y=one["mean"],
-                name=safe(name),
-                mode="lines",
-                line={"color": PALETTE[(row - 1) % len(PALETTE)]},
-            ),
-            row=row,
-            col=1,
-        )
-        fig.update_yaxes(title_text=label, row=row, col=1, rangemode="tozero")
+        color = PALETTE[(row - 1) % len(PALETTE)]
+        traces.append(
+            {"type": "scatter", "x": one["bucket"], "y": one["mean"], "name": safe(name), "mode": "lines",
+             "line": {"color": color}, "xaxis": x, "yaxis": y}
+        )  # fmt: skip
+        layout[f"yaxis{row if row > 1 else ''}"] |= {
+            "title": {"text": safe(f"{name} ({unit})" if unit else name)},
+            "rangemode": "tozero",
+        }
         drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
         for t in drawn.itertuples():
-            who = t.agent if isinstance(t.agent, str) else "all agents"
-            critical = "crit" in str(t.level)
-            fig.add_hline(
-                y=t.threshold,
-                line_dash="dash",
-                line_color=SEVERITY_COLORS["critical" if critical else "high"],
-                annotation_text=safe(
-                    f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above"
-                ),
-                # Critical above its line on the right, warning below its own on the left: two close
-                # lines (warning 85, critical 95) keep their labels apart and off the other line.
-                annotation_position="top right" if critical else "bottom left",
-                row=row,
-                col=1,
-            )
-    time_axis(fig, series["bucket"], bucket)
-    fig.update_layout(
-        title={"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
-        height=170 * len(names) + 80,
-        showlegend=False,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        hovermode="x unified",
+            line, note = _threshold(t, x, y)
+            shapes.append(line)
+            notes.append(note)
+    every, _, axis = _time_axis(series["bucket"], bucket)
+    for trace in traces:
+        trace.update(every)
+    for key in [k for k in layout if k.startswith("xaxis")]:
+        layout[key] |= axis
+    layout |= {
+        "title": {"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
+        "height": 170 * len(names) + 80,
+        "showlegend": False,
+        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
+        "hovermode": "x unified",
+    }
+    if shapes:
+        layout |= {"shapes": shapes, "annotations": notes}
+    return go.Figure(data=traces, layout=layout)
+
+
+@functools.cache
+def _panel_grid_axes(rows: int) -> str:
+    from plotly.subplots import make_subplots
+
+    grid = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    return json.dumps({k: v for k, v in grid.layout.to_plotly_json().items() if k != "template"})
+
+
+def _panel_grid(rows: int) -> dict:
+    """The axes of ``rows`` panels stacked on one time axis, as ``make_subplots`` lays them out
+    (domains, anchors, the x axes matched, tick labels on the bottom one only); laid out once per
+    number of panels, a fresh copy for each figure."""
+    return json.loads(_panel_grid_axes(rows))
+
+
+def _threshold(t: object, x: str, y: str) -> tuple[dict, dict]:
+    """A threshold's dashed line across its panel, and its label, as ``add_hline`` drew them.
+
+    Critical above its line on the right, warning below its own on the left: two close lines
+    (warning 85, critical 95) keep their labels apart and off the other line.
+    """
+    who = t.agent if isinstance(t.agent, str) else "all agents"
+    critical = "crit" in str(t.level)
+    text = safe(f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above")
+    line = {
+        "type": "line", "x0": 0, "x1": 1, "xref": f"{x} domain", "y0": t.threshold, "y1": t.threshold,
+        "yref": y, "line": {"color": SEVERITY_COLORS["critical" if critical else "high"], "dash": "dash"},
+    }  # fmt: skip
+    side = (
+        {"x": 1, "xanchor": "right", "yanchor": "bottom"}
+        if critical
+        else {"x": 0, "xanchor": "left", "yanchor": "top"}
     )
-    return fig
+    note = {"text": text, "showarrow": False, "xref": f"{x} domain", "y": t.threshold, "yref": y, **side}
+    return line, note
