@@ -10,15 +10,22 @@ renders a subset of HTML in trace names, tick labels, hover text and annotations
 ``<br>``, ``<a href>`` links). Every such value is drawn through ``safe`` (``<``, ``>`` and ``&``
 as entities, which Plotly shows literally); the raw value rides along in ``customdata``, which is
 never drawn, so a click still filters by the real name.
+
+Each figure is built in one pass: traces as dicts with all their properties, the layout as one
+dict, validated once by ``go.Figure``. plotly.express and the ``update_*`` passes after it cost
+five to eight times as much per figure, and a page draws up to 15. What plotly.express drew
+(hover text, legend groups, colour order, category order) is kept property for property:
+tests/test_charts_same.py compares every builder with figures it built.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
 SEVERITY_COLORS = {"low": "#60A5FA", "medium": "#FBBF24", "high": "#F97316", "critical": "#DC2626"}
@@ -97,19 +104,122 @@ def order(dim: str, values: pd.Series) -> list[str]:
     return sorted(present)
 
 
-def _finish(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, height: int) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "font": {"size": 15}},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        # Placed from the bottom of the figure, not of the plot, so the plot makes room for it:
-        # placed from the plot it covers the x title or the second line of date ticks.
-        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0, "title": None},
-        hovermode="x unified",
-    )
-    fig.update_xaxes(title=x_title)
-    fig.update_yaxes(title=y_title, rangemode="tozero")
-    return fig
+# The layout every chart shares. The legend is placed from the bottom of the figure, not of the
+# plot, so the plot makes room for it: placed from the plot it covers the x title or the second
+# line of date ticks.
+_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+_LEGEND = {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "x": 0}
+# The single subplot's axes as they always were, and the legend's group gap: every trace has a
+# legend group of its own, so the gap spaces the legend's entries.
+_X = {"anchor": "y", "domain": [0.0, 1.0]}
+_Y = {"anchor": "x", "domain": [0.0, 1.0]}
+_GROUPED_LEGEND = {**_LEGEND, "tracegroupgap": 0}
+
+
+def _title(text: str | None) -> dict:
+    return {} if text is None else {"text": text}
+
+
+def _layout(title: str, height: int, **rest: object) -> dict:
+    """A chart's layout, passed to the figure once: validating it is most of a figure's cost."""
+    return {
+        "title": {"text": title, "font": {"size": 15}},
+        "height": height,
+        "margin": _MARGIN,
+        "legend": _LEGEND,
+        "hovermode": "x unified",
+        **rest,
+    }
+
+
+def _column(series: pd.Series) -> object:
+    """A column's values as Plotly takes them: times in UTC without a zone."""
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series.to_numpy()
+
+
+def _groups(values: pd.Series, first: list) -> tuple[list, list[tuple[object, list[int]]]]:
+    """One series per value of a colour column, in legend order; and every value in that order.
+
+    The order is ``first`` then the others in the order they come. A missing value is a value
+    when it is the only one (one series of every row, named "None"), otherwise its rows are not
+    drawn: the figures always did so, and a missing colour has no entry in the colour maps.
+    """
+    missing = values.isna().to_numpy()
+    keys = [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
+    present = list(dict.fromkeys(keys))
+    ordered = list(dict.fromkeys([*first, *present]))
+    if len(present) == 1:
+        return ordered, [(present[0], list(range(len(keys))))]
+    rows: dict[object, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key is not None:
+            rows.setdefault(key, []).append(i)
+    return ordered, sorted(rows.items(), key=lambda item: ordered.index(item[0]))
+
+
+def _color_map(ordered: list, mapping: dict[str, str] | None) -> dict:
+    """``mapping``, with the next palette colour for each value it has no colour for."""
+    out: dict = dict(mapping or {})
+    for value in ordered:
+        if value not in out:
+            out[value] = PALETTE[len(out) % len(PALETTE)]
+    return out
+
+
+def _hover(labels: dict[str, str]) -> str:
+    return "<br>".join(f"{k}={v}" for k, v in labels.items()) + "<extra></extra>"
+
+
+def _series(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str | None,
+    mapping: dict[str, str] | None,
+    first: list,
+    style: Callable[[str], dict],
+    *,
+    custom: str | None = None,
+) -> tuple[list[dict], list]:
+    """The traces of ``frame``: one per value of ``color`` (one in all without), each styled by
+    ``style(colour)``, hover labels naming the columns; and the colour column's values in order.
+    ``custom`` is the column whose value rides along in ``customdata`` (never drawn).
+    """
+    ordered, groups = _groups(frame[color], first) if color else ([], [("", list(range(len(frame))))])
+    palette = _color_map(ordered, mapping) if color else {"": PALETTE[0]}
+    xs, ys = _column(frame[x]), _column(frame[y])
+    customs = frame[custom].to_numpy(dtype=object).reshape(-1, 1) if custom else None
+    traces = []
+    for value, rows in groups:
+        name = str(value) if color else ""
+        labels = {color: "%{x}" if color == x else "%{y}" if color == y else name} if color else {}
+        trace = {
+            "name": name,
+            "legendgroup": name,
+            "showlegend": name != "",
+            "hovertemplate": _hover({**labels, x: labels.get(x, "%{x}"), y: labels.get(y, "%{y}")}),
+            "x": xs[rows],
+            "y": ys[rows],
+            "xaxis": "x",
+            "yaxis": "y",
+            **style(palette[value]),
+        }
+        if customs is not None:
+            trace["customdata"] = customs[rows]
+        traces.append(trace)
+    return traces, ordered
+
+
+def _bar(orientation: str, line: bool) -> Callable[[str], dict]:
+    marker_line = {"line": {"width": 0}} if line else {}
+
+    def style(color: str) -> dict:
+        marker = {"color": color, "pattern": {"shape": ""}, **marker_line}
+        return {"type": "bar", "marker": marker, "orientation": orientation, "textposition": "auto"}
+
+    return style
 
 
 def sparkline(values: list[float | None], *, bars: bool) -> go.Figure:
@@ -122,24 +232,23 @@ def sparkline(values: list[float | None], *, bars: bool) -> go.Figure:
     x = list(range(len(values)))
     color = PALETTE[0]
     trace = (
-        go.Bar(x=x, y=values, marker={"color": color, "line": {"width": 0}})
+        {"type": "bar", "x": x, "y": values, "marker": {"color": color, "line": {"width": 0}}}
         if bars
-        else go.Scatter(
-            x=x, y=values, mode="lines+markers", connectgaps=False,
-            line={"color": color, "width": 1.5}, marker={"color": color, "size": 3},
-        )
+        else {
+            "type": "scatter", "x": x, "y": values, "mode": "lines+markers", "connectgaps": False,
+            "line": {"color": color, "width": 1.5}, "marker": {"color": color, "size": 3},
+        }
     )  # fmt: skip
-    fig = go.Figure(trace)
-    fig.update_layout(
-        height=48,
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
-        showlegend=False,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, rangemode="tozero")
-    return fig
+    layout = {
+        "height": 48,
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "showlegend": False,
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False, "rangemode": "tozero"},
+    }
+    return go.Figure(data=[trace], layout=layout)
 
 
 def bars_over_time(
@@ -156,18 +265,12 @@ def bars_over_time(
     """Stacked bars per time bucket (``bucket`` column, buckets of ``bucket``), one colour per value
     of ``color``."""
     shown = _safe_categories(frame, color)
-    fig = px.bar(
-        shown,
-        x="bucket",
-        y=y,
-        color=color,
-        color_discrete_map=_safe_keys(colors(color, palettes or {})),
-        color_discrete_sequence=PALETTE,
-        category_orders={color: [safe(v) for v in order(color, frame[color])]} if color else None,
-        custom_data=[f"{color}__raw"] if color else None,
-    )
-    fig.update_traces(marker_line_width=0)
-    return time_axis(_finish(fig, title, None, y_title, height), frame["bucket"], bucket)
+    traces, _ = _series(
+        shown, "bucket", y, color, _safe_keys(colors(color, palettes or {})),
+        [safe(v) for v in order(color, frame[color])] if color else [],
+        _bar("v", line=True), custom=f"{color}__raw" if color else None,
+    )  # fmt: skip
+    return _over_time(traces, frame["bucket"], bucket, _layout(title, height, barmode="relative"), y_title)
 
 
 def lines_over_time(
@@ -181,21 +284,45 @@ def lines_over_time(
     palettes: dict[str, dict[str, str]] | None = None,
     height: int = 340,
 ) -> go.Figure:
-    """Lines over time buckets (``bucket`` column, buckets of ``bucket``)."""
-    fig = px.line(
-        _safe_categories(frame, color),
-        x="bucket",
-        y=y,
-        color=color,
-        color_discrete_map=_safe_keys(colors(color, palettes or {})),
-        color_discrete_sequence=PALETTE,
-        markers=len(frame) < 60,
-    )
-    return time_axis(_finish(fig, title, None, y_title, height), frame["bucket"], bucket)
+    """Lines over time buckets (``bucket`` column, buckets of ``bucket``). Several ``y`` columns
+    are one line each, named by the column."""
+    mode = "lines+markers" if len(frame) < 60 else "lines"
+
+    def style(line: str) -> dict:
+        return {
+            "type": "scatter", "mode": mode, "orientation": "v",
+            "line": {"color": line, "dash": "solid"}, "marker": {"symbol": "circle"},
+        }  # fmt: skip
+
+    if isinstance(y, list):  # one series per column, as if the columns were one long "value" column
+        if color is not None:
+            raise ValueError("lines_over_time draws several columns or a colour column, not both")
+        shown = frame[["bucket", *y]].melt(id_vars="bucket", var_name="variable", value_name="value")
+        traces, _ = _series(shown, "bucket", "value", "variable", None, [], style)
+    else:
+        mapping = _safe_keys(colors(color, palettes or {}))
+        traces, _ = _series(_safe_categories(frame, color), "bucket", y, color, mapping, [], style)
+    return _over_time(traces, frame["bucket"], bucket, _layout(title, height), y_title)
 
 
-def time_axis(fig: go.Figure, buckets: pd.Series, bucket: str) -> go.Figure:
-    """A time axis that reads in the chart's own bucket, however short the series.
+def _over_time(traces: list[dict], buckets: pd.Series, bucket: str, layout: dict, y_title: str) -> go.Figure:
+    """The figure of traces over time buckets, on ``_time_axis``'s axis."""
+    every, bars, axis = _time_axis(buckets, bucket)
+    for trace in traces:
+        trace.update(every)
+        if trace["type"] == "bar":
+            trace.update(bars)
+    layout |= {
+        "legend": _GROUPED_LEGEND,
+        "xaxis": {**_X, **axis},
+        "yaxis": {**_Y, "title": _title(y_title), "rangemode": "tozero"},
+    }
+    return go.Figure(data=traces, layout=layout)
+
+
+def _time_axis(buckets: pd.Series, bucket: str) -> tuple[dict, dict, dict]:
+    """A time axis that reads in the chart's own bucket, however short the series: what every
+    trace, every bar trace and the x axis take.
 
     Each point is drawn over its bucket (a day's bar between that day's midnights), not centred
     on the bucket's start, where it would straddle two days. Left alone, Plotly also scales the
@@ -206,23 +333,23 @@ def time_axis(fig: go.Figure, buckets: pd.Series, bucket: str) -> go.Figure:
     """
     times = pd.to_datetime(buckets.dropna(), utc=True)
     if times.empty:
-        return fig
+        return {}, {}, {}
     width = BUCKET_WIDTHS[bucket]
     first, last = times.min(), times.max()
     ms = width.total_seconds() * 1000
-    fig.update_traces(xperiod=ms, xperiod0=_plotly_time(first), xperiodalignment="middle")
-    fig.update_traces(width=0.8 * ms, selector={"type": "bar"})  # Plotly sizes bars by the gaps
+    every = {"xperiod": ms, "xperiod0": _plotly_time(first), "xperiodalignment": "middle"}
+    bars = {"width": 0.8 * ms}  # Plotly sizes bars by the gaps between them
     if (last - first) / width + 1 > _TICK_EVERY_BUCKET:
-        return fig
+        return every, bars, {}
     # A whole bucket either side: at least three in all, and no half bucket labelled at an edge.
-    fig.update_xaxes(
-        range=[_plotly_time(first - width), _plotly_time(last + 2 * width)],
-        tick0=_plotly_time(first),
-        dtick=ms,
-        tickformat=_TICK_FORMATS[bucket],
-        ticklabelmode="period",
-    )
-    return fig
+    axis = {
+        "range": [_plotly_time(first - width), _plotly_time(last + 2 * width)],
+        "tick0": _plotly_time(first),
+        "dtick": ms,
+        "tickformat": _TICK_FORMATS[bucket],
+        "ticklabelmode": "period",
+    }
+    return every, bars, axis
 
 
 def _plotly_time(t: pd.Timestamp) -> str:
@@ -251,26 +378,32 @@ def bars(
     palette = _safe_keys(colors(color, palettes or {}))
     if palette is None and color == x:  # plain categories (types, tools): one colour, not a rainbow
         palette = dict.fromkeys(shown[x].dropna().astype(str), PALETTE[0])
-    fig = px.bar(
+    across, along = (y, x) if horizontal else (x, y)
+    traces, ordered = _series(
         shown,
-        x=y if horizontal else x,
-        y=x if horizontal else y,
-        color=color,
-        orientation="h" if horizontal else "v",
-        color_discrete_map=palette,
-        color_discrete_sequence=PALETTE,
-        custom_data=[f"{x}__raw"],
+        across,
+        along,
+        color,
+        palette,
+        [],
+        _bar("h" if horizontal else "v", line=False),
+        custom=f"{x}__raw",
     )
-    fig.update_layout(showlegend=color != x)
-    fig = _finish(fig, title, None, None if horizontal else y_title, height)
     # Ids such as session "3271" are names, not numbers: keep the category axis categorical.
+    categories = {"type": "category"}
+    if color == x:  # bars in the order they come, top down when horizontal
+        categories |= {"categoryorder": "array", "categoryarray": ordered[::-1] if horizontal else ordered}
+    values = {"title": _title(y_title)}
+    layout = _layout(
+        title, height, barmode="relative", hovermode="closest", showlegend=color != x, legend=_GROUPED_LEGEND
+    )
     if horizontal:
-        fig.update_xaxes(title=y_title)
-        fig.update_yaxes(autorange="reversed", title=None, type="category")
+        layout["xaxis"] = {**_X, **values}
+        layout["yaxis"] = {**_Y, **categories, "autorange": "reversed", "rangemode": "tozero"}
     else:
-        fig.update_xaxes(type="category")
-    fig.update_layout(hovermode="closest")
-    return fig
+        layout["xaxis"] = {**_X, **categories}
+        layout["yaxis"] = {**_Y, **values, "rangemode": "tozero"}
+    return go.Figure(data=traces, layout=layout)
 
 
 def stacked_bars(
@@ -280,22 +413,28 @@ def stacked_bars(
     The chart grows with the categories so that every one keeps its label.
     """
     height = max(height, 150 + 22 * frame[category].nunique())
-    fig = go.Figure()
-    for i, (column, label) in enumerate(parts.items()):
-        fig.add_trace(
-            go.Bar(
-                y=frame[category].astype(str).map(safe),
-                x=frame[column],
-                name=label,
-                orientation="h",
-                marker_color=PALETTE[i],
-            )
-        )
-    fig.update_layout(barmode="stack")
-    fig = _finish(fig, title, x_title, None, height)
-    fig.update_yaxes(autorange="reversed", type="category", title=None, dtick=1)
-    fig.update_layout(hovermode="closest", legend={"traceorder": "normal"})
-    return fig
+    names = frame[category].astype(str).map(safe)
+    traces = [
+        {
+            "type": "bar",
+            "y": names,
+            "x": frame[column],
+            "name": label,
+            "orientation": "h",
+            "marker": {"color": PALETTE[i]},
+        }
+        for i, (column, label) in enumerate(parts.items())
+    ]
+    layout = _layout(
+        title,
+        height,
+        barmode="stack",
+        hovermode="closest",
+        legend={**_LEGEND, "traceorder": "normal"},
+        xaxis={"title": _title(x_title)},
+        yaxis={"autorange": "reversed", "type": "category", "dtick": 1, "rangemode": "tozero"},
+    )
+    return go.Figure(data=traces, layout=layout)
 
 
 def histogram(
@@ -312,10 +451,21 @@ def histogram(
     """
     label = label or _short
     labels = [f"≤ {label(b)}" if b else "0" for b in frame["bin_end"]]
-    fig = go.Figure(go.Bar(x=labels, y=frame["count"], marker_color=PALETTE[0], marker_line_width=0))
-    fig = _finish(fig, title, unit, count_title, height)
-    fig.update_layout(hovermode="closest", bargap=0.05)
-    return fig
+    trace = {
+        "type": "bar",
+        "x": labels,
+        "y": frame["count"],
+        "marker": {"color": PALETTE[0], "line": {"width": 0}},
+    }
+    layout = _layout(
+        title,
+        height,
+        hovermode="closest",
+        bargap=0.05,
+        xaxis={"title": _title(unit)},
+        yaxis={"title": _title(count_title), "rangemode": "tozero"},
+    )
+    return go.Figure(data=[trace], layout=layout)
 
 
 def hours_label(hours: float) -> str:
@@ -348,48 +498,75 @@ def series_panels(
     An agent's own thresholds are drawn only when the chart shows that one agent (``agent``):
     against every agent's mean they would mislead.
     """
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    layout = _panel_grid(len(names))
+    traces, shapes, notes = [], [], []
     for row, name in enumerate(names, start=1):
+        x, y = ("x", "y") if row == 1 else (f"x{row}", f"y{row}")
         one = series[series["name"] == name]
         unit = next(iter(one["unit"].dropna()), "")
-        label = safe(f"{name} ({unit})" if unit else name)
-        fig.add_trace(
-            go.Scatter(
-                x=one["bucket"],
-                y=one["mean"],
-                name=safe(name),
-                mode="lines",
-                line={"color": PALETTE[(row - 1) % len(PALETTE)]},
-            ),
-            row=row,
-            col=1,
-        )
-        fig.update_yaxes(title_text=label, row=row, col=1, rangemode="tozero")
+        color = PALETTE[(row - 1) % len(PALETTE)]
+        traces.append(
+            {"type": "scatter", "x": one["bucket"], "y": one["mean"], "name": safe(name), "mode": "lines",
+             "line": {"color": color}, "xaxis": x, "yaxis": y}
+        )  # fmt: skip
+        layout[f"yaxis{row if row > 1 else ''}"] |= {
+            "title": {"text": safe(f"{name} ({unit})" if unit else name)},
+            "rangemode": "tozero",
+        }
         drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
         for t in drawn.itertuples():
-            who = t.agent if isinstance(t.agent, str) else "all agents"
-            critical = "crit" in str(t.level)
-            fig.add_hline(
-                y=t.threshold,
-                line_dash="dash",
-                line_color=SEVERITY_COLORS["critical" if critical else "high"],
-                annotation_text=safe(
-                    f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above"
-                ),
-                # Critical above its line on the right, warning below its own on the left: two close
-                # lines (warning 85, critical 95) keep their labels apart and off the other line.
-                annotation_position="top right" if critical else "bottom left",
-                row=row,
-                col=1,
-            )
-    time_axis(fig, series["bucket"], bucket)
-    fig.update_layout(
-        title={"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
-        height=170 * len(names) + 80,
-        showlegend=False,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        hovermode="x unified",
+            line, note = _threshold(t, x, y)
+            shapes.append(line)
+            notes.append(note)
+    every, _, axis = _time_axis(series["bucket"], bucket)
+    for trace in traces:
+        trace.update(every)
+    for key in [k for k in layout if k.startswith("xaxis")]:
+        layout[key] |= axis
+    layout |= {
+        "title": {"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
+        "height": 170 * len(names) + 80,
+        "showlegend": False,
+        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
+        "hovermode": "x unified",
+    }
+    if shapes:
+        layout |= {"shapes": shapes, "annotations": notes}
+    return go.Figure(data=traces, layout=layout)
+
+
+@functools.cache
+def _panel_grid_axes(rows: int) -> str:
+    from plotly.subplots import make_subplots
+
+    grid = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    return json.dumps({k: v for k, v in grid.layout.to_plotly_json().items() if k != "template"})
+
+
+def _panel_grid(rows: int) -> dict:
+    """The axes of ``rows`` panels stacked on one time axis, as ``make_subplots`` lays them out
+    (domains, anchors, the x axes matched, tick labels on the bottom one only); laid out once per
+    number of panels, a fresh copy for each figure."""
+    return json.loads(_panel_grid_axes(rows))
+
+
+def _threshold(t: object, x: str, y: str) -> tuple[dict, dict]:
+    """A threshold's dashed line across its panel, and its label, as ``add_hline`` drew them.
+
+    Critical above its line on the right, warning below its own on the left: two close lines
+    (warning 85, critical 95) keep their labels apart and off the other line.
+    """
+    who = t.agent if isinstance(t.agent, str) else "all agents"
+    critical = "crit" in str(t.level)
+    text = safe(f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above")
+    line = {
+        "type": "line", "x0": 0, "x1": 1, "xref": f"{x} domain", "y0": t.threshold, "y1": t.threshold,
+        "yref": y, "line": {"color": SEVERITY_COLORS["critical" if critical else "high"], "dash": "dash"},
+    }  # fmt: skip
+    side = (
+        {"x": 1, "xanchor": "right", "yanchor": "bottom"}
+        if critical
+        else {"x": 0, "xanchor": "left", "yanchor": "top"}
     )
-    return fig
+    note = {"text": text, "showarrow": False, "xref": f"{x} domain", "y": t.threshold, "yref": y, **side}
+    return line, note
