@@ -14,10 +14,10 @@ import streamlit as st
 from data_layer.errors import AgentwatchError
 from data_layer.sources.registry import titles_of
 from ui import filters, freshness, run_marker, source
-from ui.charts import palette_for
 from ui.context import CONTEXT_KEY, PageContext
 from ui.markdown import md
 from ui.pages_list import PAGE_ICONS, PAGES
+from ui.palette import palette_for
 
 st.set_page_config(page_title="Agentwatch", page_icon=":material/monitoring:", layout="wide")
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from data_layer import queries
 from data_layer.sources.registry import fills
-from ui import charts
+from ui import charts, metric_panels
 from ui.chart_clicks import chart
 from ui.context import context
 from ui.downloads import downloads
@@ -74,7 +74,7 @@ if series is not None and not series.empty:
     picked = st.multiselect("Series", names, default=preferred[:3], key="latency_series")
     if picked:
         only = f.agents[0] if len(f.agents) == 1 else None
-        fig = charts.series_panels(series, limits, picked, bucket=bucket, agent=only)
+        fig = metric_panels.series_panels(series, limits, picked, bucket=bucket, agent=only)
         chart(fig, "latency_series_chart")
         st.caption(
             "Dashed lines are the source's configured thresholds;"

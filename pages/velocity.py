@@ -7,7 +7,7 @@ import streamlit as st
 
 from data_layer import queries
 from data_layer.sources.registry import fills
-from ui import charts
+from ui import charts, palette
 from ui.chart_clicks import chart
 from ui.context import context
 from ui.downloads import downloads
@@ -45,7 +45,7 @@ if ctx.has("tasks"):
             go.Funnel(
                 y=funnel["stage"],
                 x=funnel["tasks"],
-                marker={"color": [charts.STATUS_COLORS.get(s, charts.PALETTE[0]) for s in funnel["stage"]]},
+                marker={"color": [palette.STATUS_COLORS.get(s, palette.PALETTE[0]) for s in funnel["stage"]]},
                 textinfo="value+percent initial",
             )
         )

@@ -30,14 +30,14 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from ui import charts
+from ui import charts, metric_panels, palette
 
 REFERENCE = Path(__file__).parent / "fixtures" / "charts" / "reference.json"
 TEMPLATE = "plotly"
 
 MODELS = ["claude-3", "gpt-4o", "<b>x</b>", "llama & co", "mistral", "o1"]
 AGENTS = ["planner", "coder", "<i>reviewer</i>"]
-PALETTES = {"model": charts.palette_for(sorted(MODELS)), "agent": charts.palette_for(sorted(AGENTS))}
+PALETTES = {"model": palette.palette_for(sorted(MODELS)), "agent": palette.palette_for(sorted(AGENTS))}
 
 
 def _times(n: int, bucket: str, start: str = "2026-03-01") -> pd.Series:
@@ -296,17 +296,21 @@ CASES: dict[str, Callable[[], go.Figure]] = {
     "spark_lines": lambda: charts.sparkline([5.0, None, 7.0, 1.0], bars=False),
     "spark_bars": lambda: charts.sparkline([1.0, 0.0, 2.0], bars=True),
     "spark_empty": lambda: charts.sparkline([], bars=False),
-    "panels": lambda: charts.series_panels(
+    "panels": lambda: metric_panels.series_panels(
         *_metric_series(), ["cpu", "<b>mem</b>"], bucket="hour", agent="coder"
     ),
-    "panels_all_agents": lambda: charts.series_panels(
+    "panels_all_agents": lambda: metric_panels.series_panels(
         *_metric_series(), ["<b>mem</b>", "cpu"], bucket="hour"
     ),
-    "panels_one": lambda: charts.series_panels(*_metric_series(), ["cpu"], bucket="day", agent="coder"),
-    "panels_no_limits": lambda: charts.series_panels(
+    "panels_one": lambda: metric_panels.series_panels(
+        *_metric_series(), ["cpu"], bucket="day", agent="coder"
+    ),
+    "panels_no_limits": lambda: metric_panels.series_panels(
         _metric_series()[0], _metric_series()[1].iloc[:0], ["cpu", "<b>mem</b>", "disk"], bucket="hour"
     ),
-    "panels_long": lambda: charts.series_panels(_long_series(), _metric_series()[1], ["cpu"], bucket="hour"),
+    "panels_long": lambda: metric_panels.series_panels(
+        _long_series(), _metric_series()[1], ["cpu"], bucket="hour"
+    ),
 }
 
 

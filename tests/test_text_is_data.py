@@ -27,7 +27,7 @@ from data_layer.store import Store
 from tests.browser import app_server, chromium_page, visit
 from tests.conftest import ROOT
 from tests.hostile.text import HOSTILE, HostileSource, hostile_cylestio, hostile_export
-from ui import charts
+from ui import charts, metric_panels, palette
 from ui.downloads import neutralised, to_csv
 from ui.markdown import md
 from ui.pages_list import PAGES
@@ -215,7 +215,7 @@ def _hostile_frame() -> pd.DataFrame:
 
 def _figures() -> dict[str, object]:
     frame = _hostile_frame()
-    palettes = {"agent": charts.palette_for(sorted(HOSTILE))}
+    palettes = {"agent": palette.palette_for(sorted(HOSTILE))}
     per_agent = frame.groupby("agent", as_index=False)["calls"].sum()
     series = pd.DataFrame(
         {"bucket": frame["bucket"], "name": frame["agent"], "unit": "ms", "mean": frame["calls"]}
@@ -246,7 +246,7 @@ def _figures() -> dict[str, object]:
             title="t",
             x_title="x",
         ),
-        "series_panels": charts.series_panels(series, limits, HOSTILE, bucket="day", agent=HOSTILE[1]),
+        "series_panels": metric_panels.series_panels(series, limits, HOSTILE, bucket="day", agent=HOSTILE[1]),
     }
 
 

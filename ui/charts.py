@@ -1,9 +1,6 @@
 """Plotly figures with Agentwatch's colours, titles that say what is counted, and sane axes.
 
-One colour per agent, model and severity on every page: severities have fixed colours (critical
-is always the same red), agents and models take palette colours in the order of the source's
-full, sorted list, so filtering never repaints a series. Red is kept out of the palette so that
-it only ever means "critical" or "failed".
+One colour per agent, model and severity on every page (``ui.palette``).
 
 Names from the data (agents, models, tools, terms) are attacker-controlled text, and Plotly
 renders a subset of HTML in trace names, tick labels, hover text and annotations (``<b>``,
@@ -20,36 +17,14 @@ tests/test_charts_same.py compares every builder with figures it built.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable
 from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
 
-SEVERITY_COLORS = {"low": "#60A5FA", "medium": "#FBBF24", "high": "#F97316", "critical": "#DC2626"}
-COST_SOURCE_COLORS = {"recorded": "#4F46E5", "estimated": "#A5B4FC", "unknown": "#9CA3AF"}
-STATUS_COLORS = {
-    "ok": "#10B981",
-    "completed": "#10B981",
-    "running": "#60A5FA",
-    "started": "#60A5FA",
-    "pending": "#9CA3AF",
-    "blocked": "#F59E0B",
-    "error": "#DC2626",
-    "failed": "#DC2626",
-    "cancelled": "#6B7280",
-    "open": "#DC2626",
-    "acknowledged": "#F59E0B",
-    "resolved": "#10B981",
-    "suspicious": "#FBBF24",
-    "dangerous": "#DC2626",
-}
-PALETTE = [
-    "#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#EECA3B",
-    "#9D755D", "#FF9DA6", "#2E86AB", "#8CD17D", "#BAB0AC", "#D4A6C8",
-]  # fmt: skip
+from ui.palette import PALETTE, colors, order
+
 # No chart sends more points than this. Charts draw aggregates, never rows: time buckets sized to
 # the period (PageContext.bucket, ~400 at most) and log bins; tests/test_pages.py checks every chart.
 MAX_POINTS = 10_000
@@ -79,29 +54,6 @@ def _safe_categories(frame: pd.DataFrame, *columns: str | None) -> pd.DataFrame:
 
 def _safe_keys(mapping: dict[str, str] | None) -> dict[str, str] | None:
     return None if mapping is None else {safe(k): v for k, v in mapping.items()}
-
-
-def palette_for(names: list[str]) -> dict[str, str]:
-    """Stable colours for a source's agents or models (pass the full sorted list)."""
-    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
-
-
-def colors(dim: str | None, palettes: dict[str, dict[str, str]]) -> dict[str, str] | None:
-    if dim == "severity":
-        return SEVERITY_COLORS
-    if dim == "cost_source":
-        return COST_SOURCE_COLORS
-    if dim in ("status", "level", "outcome"):
-        return STATUS_COLORS
-    return palettes.get(dim or "")
-
-
-def order(dim: str, values: pd.Series) -> list[str]:
-    """Legend and stacking order: severities by scale (critical first), the rest by name."""
-    present = set(values.dropna())
-    if dim == "severity":
-        return [s for s in reversed(SEVERITY_COLORS) if s in present] + sorted(present - set(SEVERITY_COLORS))
-    return sorted(present)
 
 
 # The layout every chart shares. The legend is placed from the bottom of the figure, not of the
@@ -307,7 +259,7 @@ def lines_over_time(
 
 def _over_time(traces: list[dict], buckets: pd.Series, bucket: str, layout: dict, y_title: str) -> go.Figure:
     """The figure of traces over time buckets, on ``_time_axis``'s axis."""
-    every, bars, axis = _time_axis(buckets, bucket)
+    every, bars, axis = time_axis(buckets, bucket)
     for trace in traces:
         trace.update(every)
         if trace["type"] == "bar":
@@ -320,7 +272,7 @@ def _over_time(traces: list[dict], buckets: pd.Series, bucket: str, layout: dict
     return go.Figure(data=traces, layout=layout)
 
 
-def _time_axis(buckets: pd.Series, bucket: str) -> tuple[dict, dict, dict]:
+def time_axis(buckets: pd.Series, bucket: str) -> tuple[dict, dict, dict]:
     """A time axis that reads in the chart's own bucket, however short the series: what every
     trace, every bar trace and the x axis take.
 
@@ -486,87 +438,3 @@ def _short(v: float) -> str:
     if v >= 1_000:
         return f"{v / 1_000:.3g}k"
     return f"{v:.3g}"
-
-
-def series_panels(
-    series: pd.DataFrame, limits: pd.DataFrame, names: list[str], *, bucket: str, agent: str | None = None
-) -> go.Figure:
-    """One panel per metric series, stacked on a shared time axis, thresholds as dashed lines.
-
-    ``series`` is ``queries.metric_series`` (bucket, name, unit, mean...); ``limits`` is
-    ``queries.threshold_breaches`` (metric, level, agent, threshold, samples, breaches).
-    An agent's own thresholds are drawn only when the chart shows that one agent (``agent``):
-    against every agent's mean they would mislead.
-    """
-    layout = _panel_grid(len(names))
-    traces, shapes, notes = [], [], []
-    for row, name in enumerate(names, start=1):
-        x, y = ("x", "y") if row == 1 else (f"x{row}", f"y{row}")
-        one = series[series["name"] == name]
-        unit = next(iter(one["unit"].dropna()), "")
-        color = PALETTE[(row - 1) % len(PALETTE)]
-        traces.append(
-            {"type": "scatter", "x": one["bucket"], "y": one["mean"], "name": safe(name), "mode": "lines",
-             "line": {"color": color}, "xaxis": x, "yaxis": y}
-        )  # fmt: skip
-        layout[f"yaxis{row if row > 1 else ''}"] |= {
-            "title": {"text": safe(f"{name} ({unit})" if unit else name)},
-            "rangemode": "tozero",
-        }
-        drawn = limits[(limits["metric"] == name) & (limits["agent"].isna() | (limits["agent"] == agent))]
-        for t in drawn.itertuples():
-            line, note = _threshold(t, x, y)
-            shapes.append(line)
-            notes.append(note)
-    every, _, axis = _time_axis(series["bucket"], bucket)
-    for trace in traces:
-        trace.update(every)
-    for key in [k for k in layout if k.startswith("xaxis")]:
-        layout[key] |= axis
-    layout |= {
-        "title": {"text": f"Metric series, mean per {bucket}", "font": {"size": 15}},
-        "height": 170 * len(names) + 80,
-        "showlegend": False,
-        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
-        "hovermode": "x unified",
-    }
-    if shapes:
-        layout |= {"shapes": shapes, "annotations": notes}
-    return go.Figure(data=traces, layout=layout)
-
-
-@functools.cache
-def _panel_grid_axes(rows: int) -> str:
-    from plotly.subplots import make_subplots
-
-    grid = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.06)
-    return json.dumps({k: v for k, v in grid.layout.to_plotly_json().items() if k != "template"})
-
-
-def _panel_grid(rows: int) -> dict:
-    """The axes of ``rows`` panels stacked on one time axis, as ``make_subplots`` lays them out
-    (domains, anchors, the x axes matched, tick labels on the bottom one only); laid out once per
-    number of panels, a fresh copy for each figure."""
-    return json.loads(_panel_grid_axes(rows))
-
-
-def _threshold(t: object, x: str, y: str) -> tuple[dict, dict]:
-    """A threshold's dashed line across its panel, and its label, as ``add_hline`` drew them.
-
-    Critical above its line on the right, warning below its own on the left: two close lines
-    (warning 85, critical 95) keep their labels apart and off the other line.
-    """
-    who = t.agent if isinstance(t.agent, str) else "all agents"
-    critical = "crit" in str(t.level)
-    text = safe(f"{t.level} {t.threshold:g} ({who}): {t.breaches:,} of {t.samples:,} samples above")
-    line = {
-        "type": "line", "x0": 0, "x1": 1, "xref": f"{x} domain", "y0": t.threshold, "y1": t.threshold,
-        "yref": y, "line": {"color": SEVERITY_COLORS["critical" if critical else "high"], "dash": "dash"},
-    }  # fmt: skip
-    side = (
-        {"x": 1, "xanchor": "right", "yanchor": "bottom"}
-        if critical
-        else {"x": 0, "xanchor": "left", "yanchor": "top"}
-    )
-    note = {"text": text, "showarrow": False, "xref": f"{x} domain", "y": t.threshold, "yref": y, **side}
-    return line, note

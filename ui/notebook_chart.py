@@ -1,7 +1,7 @@
 """A notebook cell's result drawn as the chart its spec asks for, in Agentwatch's colours.
 
 Agents, models, severities and statuses keep the colours they have on every page
-(``ui.charts.colors``); text from the data is drawn through ``charts.safe``, as on the pages,
+(``ui.palette.colors``); text from the data is drawn through ``charts.safe``, as on the pages,
 so a name holding HTML shows literally. Results are at most ``KEEP_ROWS`` rows (10,000), so a
 chart never sends more points than ``charts.MAX_POINTS``.
 """
@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from data_layer.notebook.charting import column_kinds
 from data_layer.notebook.document import ChartSpec
-from ui import charts
+from ui import charts, palette
 
 
 def figure(
@@ -32,19 +32,19 @@ def figure(
     # Bars of agents, models, severities or statuses without a colour column take each one's own
     # colour, as on the pages.
     colored_x = (
-        spec.kind == "bar" and kinds.get(spec.x) == "text" and charts.colors(spec.x, palettes) is not None
+        spec.kind == "bar" and kinds.get(spec.x) == "text" and palette.colors(spec.x, palettes) is not None
     )
     color = spec.color or (spec.x if colored_x else None)
-    mapping = charts.colors(color, palettes)
+    mapping = palette.colors(color, palettes)
     common = {
         "color": color,
         "color_discrete_map": {charts.safe(k): v for k, v in (mapping or {}).items()},
-        "color_discrete_sequence": charts.PALETTE,
+        "color_discrete_sequence": palette.PALETTE,
     }
     # Legends as on the pages (severities by scale, the rest by name); severities on the x axis by
     # scale too, where any other text axis keeps the order the query gave.
     ordered = {color, spec.x if spec.x == "severity" else None} - {None}
-    common["category_orders"] = {c: charts.order(c, shown[c]) for c in ordered if kinds.get(c) == "text"}
+    common["category_orders"] = {c: palette.order(c, shown[c]) for c in ordered if kinds.get(c) == "text"}
     if spec.kind == "histogram":
         fig = px.histogram(shown, x=spec.x, **common)
     elif spec.kind == "scatter":
