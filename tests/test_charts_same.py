@@ -11,6 +11,10 @@ The only normalisation is of encodings that draw alike: a typed array (``bdata``
 its numbers, NaN as null, an empty object (``"title": {}``, which sets nothing) as absent, and the
 template (Plotly's default, the same large dict on every figure) by a digest.
 
+One change was made on purpose since (the fixture's ``changed_on_purpose`` names the cases and
+why): rows without a value in the colour column are drawn, as a grey series "(no model)", where
+plotly.express left them out and a stacked chart added up to less than the page's totals.
+
 Regenerate only on purpose, from a committed ``ui/charts.py``:
 ``PYTHONPATH=. python -m tests.test_charts_same``.
 """
@@ -350,6 +354,18 @@ def _plotly_template(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_figure_is_drawn_as_before(case: str) -> None:
     reference = json.loads(REFERENCE.read_text())["cases"]
     assert drawn(CASES[case]()) == reference[case]
+
+
+@pytest.mark.parametrize("build", [_bot, _lot])
+def test_rows_without_a_colour_value_are_drawn_and_add_up_to_the_total(build) -> None:
+    frame = _na_model()
+    fig = build(frame, "calls", "day", "model", palettes=PALETTES)
+    drawn_total = sum(sum(v for v in trace.y if v is not None and v == v) for trace in fig.data)
+    assert drawn_total == frame["calls"].sum()
+    missing = [trace for trace in fig.data if trace.name == "(no model)"]
+    assert len(missing) == 1 and fig.data[-1] is missing[0]  # last in the legend, in grey
+    if missing[0].customdata is not None:  # bars carry the raw value for a click: none to filter by
+        assert all(pd.isna(c[0]) for c in missing[0].customdata)
 
 
 def test_every_case_has_a_reference() -> None:

@@ -23,7 +23,7 @@ from datetime import timedelta
 import pandas as pd
 import plotly.graph_objects as go
 
-from ui.palette import PALETTE, colors, order
+from ui.palette import MISSING_COLOR, PALETTE, colors, order
 
 # No chart sends more points than this. Charts draw aggregates, never rows: time buckets sized to
 # the period (PageContext.bucket, ~400 at most) and log bins; tests/test_pages.py checks every chart.
@@ -42,14 +42,22 @@ def safe(text: object) -> object:
 
 
 def _safe_categories(frame: pd.DataFrame, *columns: str | None) -> pd.DataFrame:
-    """``frame`` with the text of ``columns`` made safe, and each raw column kept as ``<col>__raw``."""
+    """``frame`` with the text of ``columns`` made safe, each raw column kept as ``<col>__raw``,
+    and a missing value named ``missing_label(col)``: rows without a model are calls too, and a
+    chart that left them out would add up to less than the page's totals, with no word of it."""
     out = frame.copy()
     for col in dict.fromkeys(c for c in columns if c):
         if col in out.columns:
             out[f"{col}__raw"] = out[col]
             if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
-                out[col] = out[col].map(safe, na_action="ignore")
+                out[col] = out[col].map(safe, na_action="ignore").astype(object)
+                out[col] = out[col].where(out[col].notna(), missing_label(col))
     return out
+
+
+def missing_label(column: str) -> str:
+    """What a chart calls the rows whose ``column`` is missing: "(no model)", drawn in grey."""
+    return f"(no {column.replace('_', ' ')})"
 
 
 def _safe_keys(mapping: dict[str, str] | None) -> dict[str, str] | None:
@@ -91,17 +99,18 @@ def _column(series: pd.Series) -> object:
     return series.to_numpy()
 
 
-def _groups(values: pd.Series, first: list) -> tuple[list, list[tuple[object, list[int]]]]:
+def _groups(values: pd.Series, first: list, missing: str) -> tuple[list, list[tuple[object, list[int]]]]:
     """One series per value of a colour column, in legend order; and every value in that order.
 
-    The order is ``first`` then the others in the order they come. A missing value is a value
-    when it is the only one (one series of every row, named "None"), otherwise its rows are not
-    drawn: the figures always did so, and a missing colour has no entry in the colour maps.
+    The order is ``first`` then the others in the order they come, and last ``missing``, the
+    name ``_safe_categories`` gives the rows without a value. A missing value left is one it had
+    no name for (not text): a series of its own when it is the only one, named "None".
     """
-    missing = values.isna().to_numpy()
-    keys = [None if gone else v for v, gone in zip(values.tolist(), missing, strict=True)]
+    absent = values.isna().to_numpy()
+    keys = [None if gone else v for v, gone in zip(values.tolist(), absent, strict=True)]
     present = list(dict.fromkeys(keys))
-    ordered = list(dict.fromkeys([*first, *present]))
+    others = [k for k in present if not (isinstance(k, str) and k == missing)]
+    ordered = list(dict.fromkeys([*first, *others])) + ([missing] if len(others) < len(present) else [])
     if len(present) == 1:
         return ordered, [(present[0], list(range(len(keys))))]
     rows: dict[object, list[int]] = {}
@@ -111,13 +120,14 @@ def _groups(values: pd.Series, first: list) -> tuple[list, list[tuple[object, li
     return ordered, sorted(rows.items(), key=lambda item: ordered.index(item[0]))
 
 
-def _color_map(ordered: list, mapping: dict[str, str] | None) -> dict:
-    """``mapping``, with the next palette colour for each value it has no colour for."""
-    out: dict = dict(mapping or {})
+def _color_map(ordered: list, mapping: dict[str, str] | None, missing: str) -> dict:
+    """``mapping``, with the next palette colour for each value it has no colour for, and grey
+    for ``missing``, the rows without a value."""
+    out: dict = {k: v for k, v in (mapping or {}).items() if k != missing}
     for value in ordered:
-        if value not in out:
+        if value not in out and value != missing:
             out[value] = PALETTE[len(out) % len(PALETTE)]
-    return out
+    return out | {missing: MISSING_COLOR}
 
 
 def _hover(labels: dict[str, str]) -> str:
@@ -139,8 +149,10 @@ def _series(
     ``style(colour)``, hover labels naming the columns; and the colour column's values in order.
     ``custom`` is the column whose value rides along in ``customdata`` (never drawn).
     """
-    ordered, groups = _groups(frame[color], first) if color else ([], [("", list(range(len(frame))))])
-    palette = _color_map(ordered, mapping) if color else {"": PALETTE[0]}
+    missing = missing_label(color) if color else ""
+    everything = [("", list(range(len(frame))))]
+    ordered, groups = _groups(frame[color], first, missing) if color else ([], everything)
+    palette = _color_map(ordered, mapping, missing) if color else {"": PALETTE[0]}
     xs, ys = _column(frame[x]), _column(frame[y])
     customs = frame[custom].to_numpy(dtype=object).reshape(-1, 1) if custom else None
     traces = []

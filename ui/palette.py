@@ -27,6 +27,7 @@ STATUS_COLORS = {
     "suspicious": "#FBBF24",
     "dangerous": "#DC2626",
 }
+MISSING_COLOR = "#D1D5DB"  # the rows a chart's colour column has no value for: "(no model)"
 PALETTE = [
     "#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#EECA3B",
     "#9D755D", "#FF9DA6", "#2E86AB", "#8CD17D", "#BAB0AC", "#D4A6C8",
