@@ -35,9 +35,12 @@ def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Co
     for name, cols in model.TABLES.items():
         kept = [c for c in cols if c.name in columns.get(name, ())]
         frame = model.materialize(telemetry.tables[name])
-        if isinstance(frame, pa.RecordBatchReader):  # a stream is read once; these few columns fit
+        streamed = isinstance(frame, pa.RecordBatchReader)
+        if streamed:  # a stream is read once; these few columns fit
             frame = frame.read_all()
-        _create(con, name, frame, kept)
+        # In the store's order, so that sums and means add up alike to the last digit: it sorts
+        # each table handed over whole, and of the streamed ones the LLM calls (``store``).
+        _create(con, name, frame, kept, in_order=not streamed or name == "llm_calls")
         telemetry.tables[name] = model.empty(name)  # free the adapter's copy as we go
     if not con.execute("select count(*) from agents").fetchone()[0]:  # the store's rule
         named = agents_named(MODEL)
@@ -47,8 +50,11 @@ def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Co
     return Store(con, info)
 
 
-def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols: list[model.Column]) -> None:
-    """The model table ``name`` with columns ``cols`` (a row count alone when there are none)."""
+def _create(
+    con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols: list[model.Column], *, in_order: bool
+) -> None:
+    """The model table ``name`` with columns ``cols`` (a row count alone when there are none),
+    ``in_order`` of time or as the rows come."""
     con.register("_incoming", frame)
     try:
         types = dict(con.execute("select column_name, column_type from (describe _incoming)").fetchall())
@@ -57,7 +63,7 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols:
         rows = sa.select(*casts or [sa.literal(1).label("_row")]).select_from(incoming)
         if name == "llm_calls":
             rows = _with_costs(con, rows.subquery("c"))
-        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), name)))  # the store's order
+        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows) if in_order else rows, name)))
     finally:
         con.unregister("_incoming")
         if name == "llm_calls":
