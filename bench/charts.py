@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 import tests.test_charts_same as cases
-from ui import charts
+from ui import charts, metric_panels
 
 # A page's usual figures: bars over time by model, cost source and severity, the latency lines,
 # bars by category, stacked bars, a histogram, the KPI cards' sparklines, the metric panels.
@@ -44,12 +44,13 @@ def cpu_ms(versions: dict[str, ModuleType], repeat: int) -> dict[str, dict[str, 
         times: dict[str, list[float]] = {label: [] for label in versions}
         for _ in range(repeat):
             for label, module in versions.items():
-                cases.charts = module  # the cases call the builders through this name
+                cases.charts = module  # the cases call the builders through these names
+                cases.metric_panels = module if hasattr(module, "series_panels") else metric_panels
                 started = time.process_time()
                 cases.CASES[name]()
                 times[label].append((time.process_time() - started) * 1000)
         out[name] = {label: statistics.median(t) for label, t in times.items()}
-    cases.charts = charts
+    cases.charts, cases.metric_panels = charts, metric_panels
     return out
 
 
