@@ -56,6 +56,10 @@ _TRACE = (
     Column("attributes", "text", "what else the source recorded on the row, as a JSON object"),
 )
 
+# Columns of free text, often long, that no aggregate reads: a pushed-down source's local copy
+# leaves them in PostgreSQL (``data_layer.pushdown``), and raw-row subqueries do not select them.
+BULKY = frozenset({"prompt", "response", "attributes"})
+
 TABLES: dict[str, tuple[Column, ...]] = {
     "agents": (
         Column("agent", "text", "agent key used in every other table"),
@@ -209,6 +213,12 @@ def _names(frame: Frame) -> list[str]:
 
 def _drop(frame: Frame, names: list[str]) -> Frame:
     return frame.drop_columns(names) if isinstance(frame, pa.Table) else frame.drop(columns=names)
+
+
+def without_bulky(frame: Frame | Loader) -> Frame:
+    """``frame`` without its ``BULKY`` columns: rows for a copy that leaves the text behind."""
+    frame = materialize(frame)
+    return _drop(frame, [name for name in _names(frame) if name in BULKY])
 
 
 def to_pandas(frame: Frame) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def refresh(backend: Backend, reload: Callable[[], Backend], progress: Progress)
         origin.stat = stat
         return backend, False
     if (
-        not isinstance(backend, Store)
+        not hasattr(backend, "append")  # a Store, or a pushed-down source's local copy
         or adapter.load_since is None
         or not append_only(db, origin.marks, marks)
     ):

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from data_layer.filters import Filters
+from data_layer.model import BULKY
 from data_layer.tables import ROLLUPS, ROLLUPS_OF
 
 if TYPE_CHECKING:
@@ -281,4 +282,5 @@ def raw_rows(
     start, _end = filters.naive_bounds()
     period = sa.case((table.c[time] >= start, 0), else_=1).label("period")
     both = replace(filters, start=previous.start)
-    return sa.select(table, period).where(*conditions(table, both, time=time)).subquery(), []
+    kept = (c for c in table.c if c.name not in BULKY)  # what aggregates read: no prompt text
+    return sa.select(*kept, period).where(*conditions(table, both, time=time)).subquery(), []

@@ -146,6 +146,12 @@ PUSHDOWN_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_ROWS", "5000000"))
 0 pushes every source that can take it down."""
 
 
+COPY_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_COPY_ROWS", "60000000"))
+"""Up to this many rows in its tables, a pushed-down source is also copied, without its prompts
+and responses, in the background (``PushdownBackend``, ``copy``): its pages then answer as a
+loaded source's do. About 100 bytes of memory per row; 0 never copies."""
+
+
 def can_push_down(source: str | Path) -> bool:
     """Whether queries on this source can run inside it: a PostgreSQL database whose adapter
     maps it in SQL (every system Agentwatch reads from PostgreSQL does)."""
@@ -177,10 +183,11 @@ def _estimated_rows(db: Database) -> int:
 
 
 def open_pushdown(source: str | Path, label: str | None = None, *, rollups: bool = True):
-    """A backend that runs every query inside the source PostgreSQL; nothing is loaded.
+    """A backend that runs queries inside the source PostgreSQL; nothing is loaded up front.
 
-    ``rollups``: keep the rollups locally, built in the background (``PushdownBackend``);
-    a command that asks a few figures once has nothing to gain from them."""
+    ``rollups``: keep the rollups locally, built in the background (``PushdownBackend``), or up
+    to ``COPY_ROWS`` rows, a copy without prompts and responses, which brings its own; a command
+    that asks a few figures once has nothing to gain from either."""
     from data_layer.pushdown import PushdownBackend  # it imports this package
 
     location = Location.parse(source)
@@ -191,16 +198,26 @@ def open_pushdown(source: str | Path, label: str | None = None, *, rollups: bool
             f"Queries on {adapter.title} databases cannot run inside the database yet ({location.label})."
             " Turn off 'Query in the database' to load it instead."
         )
+    source_tables = {name: db.count(name) for name in sorted(db.catalog()) if name in adapter.tables}
+    copy = rollups and 0 < sum(source_tables.values()) <= COPY_ROWS
+    note = (
+        "Queries run inside PostgreSQL (pushdown) until a copy without prompts and responses is"
+        " read in the background; then here, with prompts and responses still read from PostgreSQL."
+        if copy
+        else "Queries run inside PostgreSQL (pushdown): nothing was loaded, only aggregates are fetched."
+    )
     info = SourceInfo(
         system=adapter.system,
         label=label or location.label,
-        source_tables={name: db.count(name) for name in sorted(db.catalog()) if name in adapter.tables},
-        notes=("Queries run inside PostgreSQL (pushdown): nothing was loaded, only aggregates are fetched.",),
+        source_tables=source_tables,
+        notes=(note,),
         source_events=db.count(adapter.events_table) if adapter.events_table in db.catalog() else None,
         provided=frozenset(adapter.model_selects(db)),
     )
     report = adapter.reading(db, info.source_tables) if adapter.reading else _pushdown_report(info)
-    backend = PushdownBackend(db, adapter, replace(info, report=report), rollups=rollups, background=True)
+    backend = PushdownBackend(
+        db, adapter, replace(info, report=report), rollups=rollups and not copy, copy=copy, background=True
+    )
     report.settle(backend.row_counts())  # what the SELECTs leave behind, counted in PostgreSQL
     return backend
 

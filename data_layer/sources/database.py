@@ -195,7 +195,9 @@ class Database:
         # (a million calls in one batch).
         try:
             sql, params = (
-                str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})),
+                # numeric_dollar: the driver's own placeholders, so a literal % stays one % (the
+                # default pyformat dialect doubles it: Sentinel's "%" unit came back as "%%").
+                str(stmt.compile(dialect=_LITERAL_DIALECT, compile_kwargs={"literal_binds": True})),
                 None,
             )
         except sa.exc.CompileError:  # a value with no literal form: bound, and received whole
@@ -328,6 +330,9 @@ def _plain_arrow(table: pa.Table) -> pa.Table:
             col = pa.chunked_array([chunk.storage for chunk in col.chunks], type=col.type.storage_type)
         columns.append(col)
     return pa.table(columns, names=table.column_names)
+
+
+_LITERAL_DIALECT = postgresql.dialect(paramstyle="numeric_dollar")
 
 
 def _next_batch(reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
