@@ -59,9 +59,7 @@ def open_watched(source: str | Path, progress: Progress | None = None, label: st
 def open_watched_pushdown(source: str | Path, label: str | None = None) -> Backend:
     """``open_pushdown``, remembering the watermarks its kept facts were counted at."""
     before = _watch(Location.parse(source))
-    backend = open_pushdown(source, label)
-    backend.origin = _settled(before)
-    return backend
+    return open_pushdown(source, label, on_ready=lambda backend: setattr(backend, "origin", _settled(before)))
 
 
 def refresh(backend: Backend, reload: Callable[[], Backend], progress: Progress) -> tuple[Backend, bool]:
@@ -71,6 +69,8 @@ def refresh(backend: Backend, reload: Callable[[], Backend], progress: Progress)
     new one when the source must be read in full. Raises what ``reload`` raises (an
     ``AgentwatchError`` when the source cannot be read).
     """
+    if getattr(backend, "copying", False):  # a pushed-down source copied meanwhile: PostgreSQL is live
+        return backend, False
     origin: Origin | None = getattr(backend, "origin", None)
     if origin is None:
         return reload(), True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -14,8 +15,8 @@ READ = datetime(2026, 12, 7, 12, 3, 41, tzinfo=UTC)
 NOW = READ + timedelta(seconds=95)
 
 
-def _entry() -> Entry:
-    return Entry(store=None, loaded_at=0.0, changed_at=READ, checked_at=NOW - timedelta(seconds=5))
+def _entry(store: object = None) -> Entry:
+    return Entry(store=store, loaded_at=0.0, changed_at=READ, checked_at=NOW - timedelta(seconds=5))
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,23 @@ def _entry() -> Entry:
 )
 def test_the_line_says_when_the_data_was_read_and_checked(choice, expected):
     assert line(choice, _entry(), now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("copying", "copied", "expected"),
+    [
+        (True, False, "Queries run in the database while a copy without prompts is read"),
+        (
+            False,
+            True,
+            "Data as of 12:03:41 UTC, prompts and responses live from the database, checked 5 s ago",
+        ),
+    ],
+)
+def test_a_pushed_down_source_copied_says_where_its_figures_come_from(copying, copied, expected):
+    pushed = Choice("sidebar", "postgresql://u@h/db", "db", "k", pushdown=True)
+    store = SimpleNamespace(copying=copying, copied=copied)
+    assert line(pushed, _entry(store), now=NOW) == expected
 
 
 @pytest.mark.parametrize(

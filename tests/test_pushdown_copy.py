@@ -5,6 +5,7 @@ copied columns sends nothing to PostgreSQL, one that reads the text is answered 
 from __future__ import annotations
 
 import functools
+import threading
 
 import pytest
 
@@ -16,6 +17,7 @@ from data_layer.pushdown import COPIED, PushdownBackend
 from data_layer.refresh import open_watched_pushdown, refresh
 from data_layer.sources import cylestio, open_pushdown, open_source
 from data_layer.sources.database import Database
+from data_layer.store import Store
 from tests.test_pushdown import QUERIES, SYSTEMS, _same, _statements_sent
 from tests.test_refresh import FLEET
 
@@ -106,3 +108,20 @@ def test_a_refresh_adds_the_new_rows_to_the_copy_and_equals_a_full_load(make_pg_
             args = (f, FLEET) if name in ("kpis", "what_changed", "timeline") else (f,)
             _same(query(backend, *args), query(full, *args))
     assert _statements_sent(backend, lambda: queries.llm_latency(backend, Filters(), by="model")) == []
+
+
+def test_rows_arriving_while_the_copy_is_read_are_not_appended_twice(make_pg_database, monkeypatch):
+    """While the copy is read, a refresh leaves the backend alone (PostgreSQL answers, and it is
+    live); rows that arrived meanwhile may be in the copy, so the next change reads in full."""
+    url = generate.write_postgres(generate.fleet(500, seed=3), make_pg_database("copying"))
+    release, build = threading.Event(), Store.build
+    monkeypatch.setattr(Store, "build", classmethod(lambda _cls, *args: release.wait(60) and build(*args)))
+    backend = open_watched_pushdown(url)
+    assert backend.copying and not backend.copied
+    append_calls(url, 50, seed=4)
+    reopened = []
+    assert refresh(backend, lambda: reopened.append(1), lambda _m, _f: None) == (backend, False)
+    release.set()
+    assert backend.rollups_ready.wait(timeout=120) and backend.copied and not reopened
+    assert backend.origin.marks is None  # the copy may hold the new rows: a full read next time
+    assert backend.row_counts() == open_source(url).row_counts()

@@ -21,6 +21,10 @@ def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     checked = ago(now - entry.checked_at)
     read = f"Data as of {entry.changed_at:%H:%M:%S} UTC"
+    if choice.pushdown and getattr(entry.store, "copying", False):  # everything is read live meanwhile
+        return "Queries run in the database while a copy without prompts is read"
+    if choice.pushdown and getattr(entry.store, "copied", False):  # the copy; prompts are read live
+        return f"{read}, prompts and responses live from the database, checked {checked}"
     if choice.pushdown:  # raw rows are read live; whole hours come from rollups made at this time
         as_of = f"{entry.changed_at:%H:%M:%S} UTC"
         return f"Queries run in the database; hourly totals as of {as_of}, checked {checked}"

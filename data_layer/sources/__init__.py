@@ -16,9 +16,10 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -31,6 +32,9 @@ from data_layer.sources.adapter import Adapter
 from data_layer.sources.database import Database, Progress, masked
 from data_layer.sources.registry import database_adapters, file_adapters
 from data_layer.store import SourceInfo, Store
+
+if TYPE_CHECKING:
+    from data_layer.pushdown import PushdownBackend
 
 
 @dataclass(frozen=True)
@@ -182,12 +186,18 @@ def _estimated_rows(db: Database) -> int:
         return int(con.execute(stmt, {"names": list(db.catalog())}).scalar())
 
 
-def open_pushdown(source: str | Path, label: str | None = None, *, rollups: bool = True):
+def open_pushdown(
+    source: str | Path,
+    label: str | None = None,
+    *,
+    rollups: bool = True,
+    on_ready: Callable[[PushdownBackend], None] | None = None,
+) -> PushdownBackend:
     """A backend that runs queries inside the source PostgreSQL; nothing is loaded up front.
 
     ``rollups``: keep the rollups locally, built in the background (``PushdownBackend``), or up
     to ``COPY_ROWS`` rows, a copy without prompts and responses, which brings its own; a command
-    that asks a few figures once has nothing to gain from either."""
+    that asks a few figures once has nothing to gain from either. ``on_ready``: ``PushdownBackend``'s."""
     from data_layer.pushdown import PushdownBackend  # it imports this package
 
     location = Location.parse(source)
@@ -216,7 +226,13 @@ def open_pushdown(source: str | Path, label: str | None = None, *, rollups: bool
     )
     report = adapter.reading(db, info.source_tables) if adapter.reading else _pushdown_report(info)
     backend = PushdownBackend(
-        db, adapter, replace(info, report=report), rollups=rollups and not copy, copy=copy, background=True
+        db,
+        adapter,
+        replace(info, report=report),
+        rollups=rollups and not copy,
+        copy=copy,
+        background=True,
+        on_ready=on_ready,
     )
     report.settle(backend.row_counts())  # what the SELECTs leave behind, counted in PostgreSQL
     return backend
