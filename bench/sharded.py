@@ -337,7 +337,7 @@ def compare_queries(single_url: str, sharded_url: str) -> int:
     """Every query function under every filter, one server against the coordinator."""
     from data_layer.sources import open_pushdown
 
-    one, sharded = open_pushdown(single_url), open_pushdown(sharded_url)
+    one, sharded = open_pushdown(single_url, copy=False), open_pushdown(sharded_url, copy=False)
     checked = 0
     for fname, f in _filters().items():
         for name, call in query_calls().items():
@@ -455,6 +455,7 @@ def measure_pages(single_url: str, sharded_url: str) -> dict:
 
 def measure(n: int) -> dict:
     os.environ["AGENTWATCH_PUSHDOWN_ROWS"] = "0"  # the app pushes every PostgreSQL source down
+    os.environ["AGENTWATCH_PUSHDOWN_COPY_ROWS"] = "0"  # and keeps no copy: the shards answer
     os.environ.setdefault("AGENTWATCH_DEMO_DIR", str(ROOT / "bench" / "out" / "demo"))
     data = generate.fleet(n)
     frames = _frames(data)

@@ -20,7 +20,7 @@ hours from rollups, partial hours from raw rows), locally too, with each part th
 model tables run in PostgreSQL first and its rows put in its place. The parts are the
 statement's own, so the figures are the store's.
 
-Up to ``COPY_ROWS`` source rows there is a quicker way still: a copy of the telemetry without its
+Up to ``sources.copy_rows()`` source rows there is a quicker way still: a copy of the telemetry without its
 bulky text (prompts, responses, attributes), built in the background by the store's own load
 (``Store.build``) from the adapter's SELECTs cut to those columns, streamed. Once it is ready,
 every statement that reads only copied columns runs on it, at the speed of a loaded source (the

@@ -11,7 +11,7 @@ import pytest
 
 from bench import generate
 from bench.refresh import append_calls
-from data_layer import queries, sources
+from data_layer import queries
 from data_layer.filters import Filters
 from data_layer.pushdown import COPIED, PushdownBackend
 from data_layer.refresh import open_watched_pushdown, refresh
@@ -75,7 +75,7 @@ def test_prompts_and_responses_are_read_from_postgres_not_copied(copied):
 
 
 def test_an_opened_source_is_copied_in_the_background_up_to_copy_rows(copied, monkeypatch):
-    """``open_pushdown`` copies a source of up to ``COPY_ROWS`` rows and says so; a larger one
+    """``open_pushdown`` copies a source of up to ``copy_rows()`` rows and says so; a larger one
     keeps its rollups from PostgreSQL, with nothing copied."""
     _, store, backend = copied
     url = backend.db.url.render_as_string(hide_password=False)
@@ -84,7 +84,7 @@ def test_an_opened_source_is_copied_in_the_background_up_to_copy_rows(copied, mo
     assert opened.copied and "copy without prompts" in opened.info.notes[0]
     by_model = functools.partial(queries.llm_latency, filters=Filters(), by="model")
     _same(by_model(opened), by_model(store))
-    monkeypatch.setattr(sources, "COPY_ROWS", 0)
+    monkeypatch.setenv("AGENTWATCH_PUSHDOWN_COPY_ROWS", "0")
     larger = open_pushdown(url)
     assert larger.rollups_ready.wait(timeout=120)
     assert larger.has_rollups and not larger.copied

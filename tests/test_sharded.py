@@ -64,7 +64,7 @@ def test_statements_read_the_shards_through_foreign_scans(servers):
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", listen)
     try:
-        backend = open_pushdown(coordinator)
+        backend = open_pushdown(coordinator, copy=False)
         recorded.clear()
         queries.llm_usage(backend, Filters(), bucket="day", by="model")
     finally:

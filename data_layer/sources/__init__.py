@@ -150,10 +150,12 @@ PUSHDOWN_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_ROWS", "5000000"))
 0 pushes every source that can take it down."""
 
 
-COPY_ROWS = int(os.environ.get("AGENTWATCH_PUSHDOWN_COPY_ROWS", "60000000"))
-"""Up to this many rows in its tables, a pushed-down source is also copied, without its prompts
-and responses, in the background (``PushdownBackend``, ``copy``): its pages then answer as a
-loaded source's do. About 100 bytes of memory per row; 0 never copies."""
+def copy_rows() -> int:
+    """Up to this many rows in its tables (``AGENTWATCH_PUSHDOWN_COPY_ROWS``, read when a source
+    is opened), a pushed-down source is also copied, without its prompts and responses, in the
+    background (``PushdownBackend``, ``copy``): its pages then answer as a loaded source's do.
+    At ten million calls (25M source rows) the copy holds 1.5 GB; 0 never copies."""
+    return int(os.environ.get("AGENTWATCH_PUSHDOWN_COPY_ROWS", "60000000"))
 
 
 def can_push_down(source: str | Path) -> bool:
@@ -191,13 +193,15 @@ def open_pushdown(
     label: str | None = None,
     *,
     rollups: bool = True,
+    copy: bool | None = None,
     on_ready: Callable[[PushdownBackend], None] | None = None,
 ) -> PushdownBackend:
     """A backend that runs queries inside the source PostgreSQL; nothing is loaded up front.
 
-    ``rollups``: keep the rollups locally, built in the background (``PushdownBackend``), or up
-    to ``COPY_ROWS`` rows, a copy without prompts and responses, which brings its own; a command
-    that asks a few figures once has nothing to gain from either. ``on_ready``: ``PushdownBackend``'s."""
+    ``rollups``: keep the rollups locally, built in the background (``PushdownBackend``), or,
+    up to ``copy_rows()`` rows (``copy`` None) or when ``copy`` says so, a copy without prompts
+    and responses, which brings its own; a command that asks a few figures once has nothing to
+    gain from either. ``on_ready``: ``PushdownBackend``'s."""
     from data_layer.pushdown import PushdownBackend  # it imports this package
 
     location = Location.parse(source)
@@ -209,7 +213,8 @@ def open_pushdown(
             " Turn off 'Query in the database' to load it instead."
         )
     source_tables = {name: db.count(name) for name in sorted(db.catalog()) if name in adapter.tables}
-    copy = rollups and 0 < sum(source_tables.values()) <= COPY_ROWS
+    if copy is None:
+        copy = rollups and 0 < sum(source_tables.values()) <= copy_rows()
     note = (
         "Queries run inside PostgreSQL (pushdown) until a copy without prompts and responses is"
         " read in the background; then here, with prompts and responses still read from PostgreSQL."
