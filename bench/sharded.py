@@ -57,6 +57,7 @@ import pandas as pd
 import psycopg
 
 from bench import generate
+from data_layer.writers import cylestio
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("AGENTWATCH_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -149,7 +150,7 @@ def clusters() -> Iterator[tuple[Cluster, list[Cluster]]]:
 
 def _tables() -> dict[str, str]:
     """Cylestio's CREATE TABLE statements for PostgreSQL, by table name."""
-    tables, _ = generate._statements(generate.postgres_ddl())
+    tables, _ = generate._statements(cylestio.postgres_ddl())
     return {re.match(r"CREATE TABLE (\w+)", t).group(1): t for t in tables}
 
 
