@@ -326,8 +326,8 @@ def load_since(db: Database, old: Marks, new: Marks, progress: Progress) -> Delt
     Each model table is read from the source table that drives it (llm_calls from llm_calls,
     events from events), narrowed to the new rows and still joined to every event and agent:
     a new call may belong to an old event. Read in the source, where those joins are index
-    lookups; the full load's reasons to join in DuckDB (SQLite's one-core joins of millions of
-    rows) do not hold for a few thousand.
+    lookups, in one piece: a refresh reads a few thousand rows, not the millions a full load
+    reads a range at a time.
     """
     tables = {}
     for model_table, (source, *_) in _SOURCES_OF.items():
