@@ -35,12 +35,10 @@ def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Co
     for name, cols in model.TABLES.items():
         kept = [c for c in cols if c.name in columns.get(name, ())]
         frame = model.materialize(telemetry.tables[name])
-        streamed = isinstance(frame, pa.RecordBatchReader)
-        if streamed:  # a stream is read once; these few columns fit
+        if isinstance(frame, pa.RecordBatchReader):  # a stream is read once; these few columns fit
             frame = frame.read_all()
-        # In the store's order, so that sums and means add up alike to the last digit: it sorts
-        # each table handed over whole, and of the streamed ones the LLM calls (``store``).
-        _create(con, name, frame, kept, in_order=not streamed or name == "llm_calls")
+        # In the store's order, time, so that sums and means add up alike to the last digit.
+        _create(con, name, frame, kept)
         telemetry.tables[name] = model.empty(name)  # free the adapter's copy as we go
     if not con.execute("select count(*) from agents").fetchone()[0]:  # the store's rule
         named = agents_named(MODEL)
@@ -50,11 +48,9 @@ def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Co
     return Store(con, info)
 
 
-def _create(
-    con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols: list[model.Column], *, in_order: bool
-) -> None:
-    """The model table ``name`` with columns ``cols`` (a row count alone when there are none),
-    ``in_order`` of time or as the rows come."""
+def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols: list[model.Column]) -> None:
+    """The model table ``name`` with columns ``cols`` (a row count alone when there are none), in
+    time order."""
     con.register("_incoming", frame)
     try:
         types = dict(con.execute("select column_name, column_type from (describe _incoming)").fetchall())
@@ -63,7 +59,7 @@ def _create(
         rows = sa.select(*casts or [sa.literal(1).label("_row")]).select_from(incoming)
         if name == "llm_calls":
             rows = _with_costs(con, rows.subquery("c"))
-        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows) if in_order else rows, name)))
+        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), name)))
     finally:
         con.unregister("_incoming")
         if name == "llm_calls":

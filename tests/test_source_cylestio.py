@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from data_layer.sources import open_source
+from data_layer import model
+from data_layer.sources import cylestio, open_source
+from data_layer.sources.database import Database
 from data_layer.summary import summarize
 from tests.builders.cylestio_db import CylestioData, postgres_ddl
 from tests.conftest import ROOT
@@ -104,6 +107,46 @@ def test_wide_performance_metrics_become_one_series_per_column(tmp_path):
         "cost": 1,
     }
     assert metrics["duration_ms"]["mean"] == 1000.0
+
+
+def test_sqlite_read_a_range_of_event_ids_at_a_time_gives_the_one_range_model(
+    sqlite_db, tmp_path, monkeypatch
+):
+    """SQLite is read one range of event ids at a time, so that one range is in memory, not the
+    source. Many ranges, some empty, and costs missing from the first range's calls (typed as text
+    there, numbers later) give the same model, with the same types, as one range."""
+    path = tmp_path / "sparse.db"
+    shutil.copy(sqlite_db, path)
+    with sqlite3.connect(path) as con:
+        low = con.execute("select min(event_id) from llm_calls").fetchone()[0]
+        con.execute("update llm_calls set cost = null where event_id < ?", [low + 10])
+        con.execute("delete from events where id % 11 = 0 or id between ? and ?", [low + 20, low + 60])
+    reads: list[int] = []
+    read_ranges = Database.read_ranges
+    monkeypatch.setattr(
+        Database, "read_ranges", lambda db, stmt, r: reads.append(len(r)) or read_ranges(db, stmt, r)
+    )
+
+    def stored(range_ids: int) -> dict[str, tuple[list, list]]:
+        monkeypatch.setattr(cylestio, "_RANGE_IDS", range_ids)
+        store = open_source(path)
+        with store.cursor() as cur:
+            return {
+                name: (
+                    cur.execute(f"select column_name, column_type from (describe _{name})").fetchall(),
+                    cur.execute(f"select * from _{name} order by all").fetchall(),
+                )
+                for name in model.TABLES
+            }
+
+    ranged = stored(7)
+    assert max(reads) > 10  # read in many ranges
+    assert ranged == stored(10**9)
+    with sqlite3.connect(path) as con:  # without an index each range would read the whole table
+        con.execute("drop index idx_llm_calls_event_id")
+    reads.clear()
+    assert stored(7) == ranged
+    assert reads[2] == 1  # agents, sessions, then the LLM calls: in one piece
 
 
 def test_naive_timestamps_are_read_as_utc(sqlite_db, data):

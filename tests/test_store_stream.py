@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from data_layer import model
+from data_layer import store as store_module
 from data_layer.errors import SourceUnavailable
 from data_layer.model import Telemetry
 from data_layer.store import SourceInfo, Store
@@ -54,7 +55,11 @@ def _stored(store: Store, table: str) -> tuple[list, list]:
 @pytest.mark.parametrize(
     ("table", "frame"), [("llm_calls", CALLS), ("alerts", ALERTS), ("events", EMPTY_EVENTS)]
 )
-def test_a_stream_is_stored_as_the_same_rows_handed_over_whole(table: str, frame: pd.DataFrame) -> None:
+def test_a_stream_is_stored_as_the_same_rows_handed_over_whole(
+    table: str, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_SLICE_ROWS", 2)  # the stream is sorted a few rows at a time
+
     def build(handed: model.Frame | model.Loader) -> Store:
         telemetry = Telemetry(system="test", tables={table: handed})
         return Store.build(telemetry, SourceInfo(system="test", label="test", provided=telemetry.provided))
@@ -91,12 +96,16 @@ def test_a_streamed_table_conforms_in_python_as_the_same_rows_whole() -> None:
 
 
 @pytest.mark.parametrize(
-    ("table", "stream"), [("llm_calls", False), ("llm_calls", True), ("tool_calls", False)]
+    ("table", "stream"),
+    [("llm_calls", False), ("llm_calls", True), ("tool_calls", False), ("tool_calls", True)],
 )
-def test_rows_handed_over_in_any_order_are_stored_in_time_order(table: str, stream: bool) -> None:
+def test_rows_handed_over_in_any_order_are_stored_in_time_order(
+    table: str, stream: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Stored in time order, a time filter reads only its period's row groups (zone maps); the
-    join a stored LLM call's cost estimate makes must not undo it. Times missing go last. (Other
-    streamed tables keep the order they arrive in: sorting them would mean a copy of each.)"""
+    join a stored LLM call's cost estimate makes must not undo it, nor a stream's copy sorted
+    a slice of time at a time. Times missing go last."""
+    monkeypatch.setattr(store_module, "_SLICE_ROWS", 700)
     times = pd.Series(pd.date_range("2025-03-01", periods=5000, freq="min", tz="UTC")).sample(
         frac=1, random_state=7
     )

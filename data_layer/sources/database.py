@@ -12,7 +12,8 @@ times faster than ``pandas.read_sql`` at millions of rows.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
@@ -151,11 +152,14 @@ class Database:
         compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
         params = [compiled.params[name] for name in compiled.positiontup or ()]
         progress(f"Reading {what or 'rows'}", None)
-        fast = _read_sqlite_arrow(str(self.url.database), compiled.string, params)
+        return self._read_sqlite_sql(compiled.string, params, progress, what)
+
+    def _read_sqlite_sql(self, sql: str, params: list, progress: Progress, what: str) -> Frame:
+        fast = _read_sqlite_arrow(str(self.url.database), sql, params)
         if fast is not None:
             return fast
         with closing(_sqlite_connect(self.url.database)) as con:
-            cur = con.execute(compiled.string, params)
+            cur = con.execute(sql, params)
             names = [d[0] for d in cur.description]
             chunks = []
             done = 0
@@ -226,11 +230,59 @@ class Database:
 
         return pa.RecordBatchReader.from_batches(_plain_schema(reader.schema), batches())
 
+    def read_ranges(
+        self, stmt: sa.Executable, ranges: Sequence[Mapping[str, object]]
+    ) -> pa.RecordBatchReader:
+        """Run one SELECT on SQLite once per range (values of its bound parameters, ``stmt``'s own
+        where a range leaves one out) and return the rows as one stream of Arrow record batches,
+        one range in memory at a time, the next read on a thread of its own meanwhile (SQLite lets
+        go of the GIL). At ten million calls the tables read whole took 2.4 GB before any join.
+
+        Each range is typed from its own rows (``_read_sqlite_arrow``); the stream has the types
+        of the first range with rows. A later range's column is cast to them; all-missing columns
+        are typed as text, which every number and flag casts to without loss.
+        """
+        compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
+        order = compiled.positiontup or ()
+
+        def read(values: Mapping[str, object]) -> pa.Table:
+            params = [values[name] if name in values else compiled.params[name] for name in order]
+            frame = self._source_errors(self._read_sqlite_sql, compiled.string, params, _no_progress, "")
+            return frame if isinstance(frame, pa.Table) else _arrow_of(frame)
+
+        first, done = read(ranges[0] if ranges else {}), 1
+        while first.num_rows == 0 and done < len(ranges):  # the types come from rows, if any
+            first, done = read(ranges[done]), done + 1
+        schema = first.schema
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            yield from first.to_batches()
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                ahead: Future[pa.Table] | None = None
+                for values in ranges[done:]:
+                    current, ahead = ahead, pool.submit(read, values)
+                    if current is not None:
+                        yield from self._cast_to(current.result(), schema).to_batches()
+                if ahead is not None:
+                    yield from self._cast_to(ahead.result(), schema).to_batches()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def _cast_to(self, rows: pa.Table, schema: pa.Schema) -> pa.Table:
+        """``rows`` in ``schema``'s types; a column whose values do not fit them is the source's
+        problem (numbers in one part of a column, text in another), said in its words."""
+        if rows.schema == schema:
+            return rows
+        try:
+            return rows.cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise self.unavailable(err) from err
+
     def _source_errors(self, call: Callable[..., T], *args: object) -> T:
         """``call(*args)``, with the driver's errors (the source's problem) as SourceUnavailable."""
         try:
             return call(*args)
-        except OSError as err:
+        except (OSError, sqlite3.Error) as err:
             raise self.unavailable(err) from err
         except Exception as err:
             if type(err).__module__.startswith("adbc_driver"):
@@ -308,6 +360,15 @@ def _read_sqlite_arrow(path: str, sql: str, params: list) -> pa.Table | None:
         names=table.column_names,
     )
     return _plain_arrow(table)
+
+
+def _arrow_of(frame: pd.DataFrame) -> pa.Table:
+    """A frame of the row-by-row path as Arrow, all-missing columns as text (``_read_sqlite_arrow``)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return pa.table(
+        [pa.nulls(len(col), pa.string()) if col.null_count == len(col) else col for col in table.columns],
+        names=table.column_names,
+    )
 
 
 def _libpq_uri(url: URL) -> str:
