@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
-from genai_prices import data_snapshot, types
 from sqlalchemy.dialects import postgresql
 
 from data_layer.model import COST_SOURCES
+
+if TYPE_CHECKING:
+    from genai_prices import types
+    from genai_prices.data_snapshot import DataSnapshot
 
 _PRICE_TYPES = {
     "model": sa.String(),
@@ -43,10 +47,14 @@ _NO_LIMIT = 2**62
 
 def price_table(model_days: Iterable[tuple[str, date]]) -> pd.DataFrame:
     """Unit prices for each distinct (model, day) given, per interval of the day with one price;
-    unknown models are left out."""
-    snapshot = data_snapshot.get_snapshot()
+    unknown models are left out.
+
+    genai-prices (a quarter of a second of imports) is loaded only when some call needs an
+    estimate: a source that records every cost never asks for it."""
     rows: list[tuple] = []
-    for model, day in model_days:
+    pairs = list(model_days)
+    snapshot = _snapshot() if pairs else None
+    for model, day in pairs:
         try:
             _provider, info = snapshot.find_provider_model(model, None, None, None)
         except LookupError:
@@ -65,12 +73,20 @@ def price_table(model_days: Iterable[tuple[str, date]]) -> pd.DataFrame:
     )
 
 
+def _snapshot() -> DataSnapshot:
+    from genai_prices import data_snapshot
+
+    return data_snapshot.get_snapshot()
+
+
 def _intervals(info: types.ModelInfo, day: date) -> list[tuple[datetime, datetime]]:
     """The day (naive UTC) cut where one of the model's time-of-day prices starts or ends.
 
     Start-date prices change at UTC midnight (genai-prices compares UTC dates), so within a day
     only time-of-day constraints can change the price.
     """
+    from genai_prices import types
+
     conditional = info.prices if isinstance(info.prices, list) else []
     cuts = {time(0)} | {
         _utc_time(t)
@@ -91,6 +107,8 @@ def _utc_time(value: time) -> time:
 
 def _tiers(prices: types.ModelPrice) -> list[tuple[int, int, float, float, float]]:
     """(above, up_to, usd per input token, usd per output token, usd per call) for each tier."""
+    from genai_prices import types
+
     input_price, output_price = prices.input_mtok, prices.output_mtok
     if input_price is None and output_price is None:
         return []  # priced by something we do not record (images, audio seconds)
@@ -110,6 +128,8 @@ def _tiers(prices: types.ModelPrice) -> list[tuple[int, int, float, float, float
 
 
 def _per_token(price: Decimal | types.TieredPrices | None, tokens_in: int) -> float:
+    from genai_prices import types
+
     if price is None:
         return 0.0
     if isinstance(price, types.TieredPrices):

@@ -59,6 +59,14 @@ CASES = [
     ("time", "2025-01-06T12:00:00+02:00", UTC10),  # an offset is honoured
     ("time", "2025-01-06T04:30:00.250-05:30", UTC10 + timedelta(milliseconds=250)),
     ("time", "2025-01-06", UTC10.replace(hour=0)),
+    # Naive text at any precision is read as UTC directly; anything after it takes the zone's way.
+    ("time", "2025-01-06 10:00", UTC10),
+    ("time", "2025-01-06T10:00:00.250", UTC10 + timedelta(milliseconds=250)),
+    ("time", "2025-01-06 10:00:00.1234567", UTC10 + timedelta(microseconds=123456)),  # cut to µs
+    ("time", "2025-01-05 24:00:00", UTC10.replace(hour=0)),
+    ("time", "2025-02-29 10:00:00", None),  # no such day
+    ("time", "2025-01-06 09:30:00-00:30", UTC10),  # an offset of digits alone is still an offset
+    ("time", "2025-01-06 12:00:00+02", UTC10),
     ("time", "not a time", None),
     ("time", "1736157600", None),  # epoch text is not guessed: the adapter knows the unit
     ("time", None, None),

@@ -6,7 +6,11 @@ own calculation, not our price table, which the store joins on (model, time inte
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import genai_prices
 import pandas as pd
@@ -14,6 +18,9 @@ import pytest
 
 from data_layer.pricing import price_table
 from tests import tiny
+from tests.builders.cylestio_db import CylestioData
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _genai_price(model: str, ts: datetime, tokens_in: int, tokens_out: int) -> float:
@@ -128,3 +135,19 @@ def test_the_time_of_day_changes_the_price():
     """The cases above are not all the same price: a noon-of-the-day estimate would fail some."""
     prices = {_genai_price("deepseek-chat", ts, 1_000_000, 1000) for ts in OFF_PEAK_EDGES}
     assert len(prices) == 2
+
+
+@pytest.mark.parametrize(("unpriced", "imported"), [(False, "False"), (True, "True")])
+def test_genai_prices_is_loaded_only_when_a_call_needs_an_estimate(tmp_path, unpriced, imported):
+    """Its imports take a quarter of a second: a source that records every cost never pays it."""
+    path = CylestioData.generate(seed=3, calls=40).write_sqlite(tmp_path / "c.db")
+    with sqlite3.connect(path) as con:
+        con.execute("update llm_calls set cost = 0.001" + (" where id = 1" if unpriced else ""))
+        if unpriced:
+            con.execute("update llm_calls set cost = null, model = 'gpt-4o' where id = 1")
+    code = "import sys; from data_layer.sources import open_source; open_source(sys.argv[1]); "
+    code += "print('genai_prices' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == imported
