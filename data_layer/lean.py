@@ -23,8 +23,9 @@ import sqlalchemy as sa
 
 from data_layer import model, pricing
 from data_layer.casts import model_column
-from data_layer.store import SourceInfo, Store, agents_named, in_time_order
+from data_layer.store import SourceInfo, Store, agents_named
 from data_layer.tables import MODEL, ROLLUP_DDL, literal_sql
+from data_layer.time_order import in_time_order
 
 
 def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Collection[str]]) -> Store:

@@ -21,10 +21,9 @@ Pushdown (``data_layer.pushdown``) applies the same casts and cost rule inside P
 
 from __future__ import annotations
 
-import itertools
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -49,6 +48,7 @@ from data_layer.tables import (
     compile_statement,
     literal_sql,
 )
+from data_layer.time_order import in_time_order, needs_slices, sort_in_slices
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,15 @@ class Store(SourceFacts):
         con.execute("set enable_progress_bar = false")
         con.execute(literal_sql(postgresql.CreateEnumType(pricing.COST_SOURCE_ENUM)))
         for name in model.TABLES:
-            frame = telemetry.tables[name]
-            _create(con, name, model.materialize(frame))
+            frame = model.materialize(telemetry.tables[name])
+            # A stream is sorted as it is finished; a frame of millions of rows once the
+            # adapter's copy is gone, so that the peak holds one copy of it, not two (``time_order``).
+            later = not isinstance(frame, pa.RecordBatchReader) and needs_slices(len(frame))
+            _create(con, name, frame, in_order=not later)
             telemetry.tables[name] = model.empty(name)  # free the adapter's copy as we go
+            del frame
+            if later:
+                sort_in_slices(con, name)
         _fill_agents(con)
         for ddl in ROLLUP_DDL.values():
             con.execute(literal_sql(ddl))
@@ -148,7 +154,7 @@ _CATEGORIES = {"agent", "model", "cost_source", "status", "type", "channel", "le
 _MAX_ENUM_VALUES = 50_000
 
 
-def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> None:
+def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, *, in_order: bool = True) -> None:
     """Copy one adapter frame into DuckDB: model columns and types (``data_layer.casts``), UTC times.
 
     The casts happen here, in DuckDB, rather than in pandas: at 10M rows this is the difference
@@ -162,15 +168,17 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> No
     if isinstance(frame, pa.RecordBatchReader):
         stored = _create_from_stream(con, name, frame)
     else:
-        stored = _create_from_frame(con, name, frame)
+        stored = _create_from_frame(con, name, frame, in_order=in_order)
     table = sa.table(f"_{name}", *(sa.column(column) for column in stored))
     view = (table.c[c.name] if c.name in stored else typed_null(c.kind).label(c.name) for c in cols)
     con.execute(literal_sql(sa.CreateView(sa.select(*view), name)))
 
 
-def _create_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame) -> list[str]:
+def _create_from_frame(
+    con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, *, in_order: bool
+) -> list[str]:
     """``_<name>`` from a frame held whole: scanned for its filled columns and ENUM values first,
-    then cast in one pass. Returns the stored columns."""
+    then cast in one pass, ``in_order`` of time or as the rows come. Returns the stored columns."""
     cols = model.TABLES[name]
     con.register("_incoming", frame)
     try:
@@ -186,20 +194,14 @@ def _create_from_frame(con: duckdb.DuckDBPyConnection, name: str, frame: model.F
             if c.name in _CATEGORIES and c.name != "cost_source" and c.name in source_types:
                 casts[c.name] = _as_enum(con, f"{name}_{c.name}", casts[c.name])
         rows = sa.select(*(cast.label(column) for column, cast in casts.items())).select_from(incoming)
+        ordered = in_time_order if in_order else lambda rows: rows
         if name == "llm_calls":
-            _create_calls_with_costs(con, rows.subquery("c"))
+            _create_calls_with_costs(con, rows.subquery("c"), ordered)
         else:
-            con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), f"_{name}")))
+            con.execute(literal_sql(sa.CreateTableAs(ordered(rows), f"_{name}")))
     finally:
         con.unregister("_incoming")
     return list(casts)
-
-
-def in_time_order(rows: sa.Select) -> sa.Select:
-    """``rows`` ordered by their time (``ts``), when they have one: stored so, a time filter reads
-    only the row groups of its period."""
-    cols = rows.selected_columns
-    return rows.order_by(cols.ts.nulls_last()) if "ts" in cols else rows
 
 
 # The columns the cost estimate reads and fills: LLM calls always store them.
@@ -237,7 +239,7 @@ def _finish_streamed(con: duckdb.DuckDBPyConnection, name: str, stored: list[str
     of ``pricing.with_costs`` applied.
 
     The ENUMs first, in place, one column at a time: the copy that follows is then of a table
-    half as wide. The copy is sorted a slice of time at a time (``_time_slices``), so the sort
+    half as wide. The copy is sorted a slice of time at a time (``time_order``), so the sort
     holds one slice, not a second table: at ten million calls the peak fell by 0.6 GB. A copy,
     not an UPDATE of the costs: DuckDB took seconds per hundred thousand rows to update a number
     column in place.
@@ -245,46 +247,19 @@ def _finish_streamed(con: duckdb.DuckDBPyConnection, name: str, stored: list[str
     for column in enums:
         _to_enum(con, f"_{name}", column)
     table = sa.table(f"_{name}", *(sa.column(c) for c in stored))
-    if name == "llm_calls":
-        con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(table))).fetchall()))
+    if name != "llm_calls":
+        sort_in_slices(con, name, stored)
+        return
+    con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(table))).fetchall()))
     try:
-        for i, part in enumerate(_time_slices(con, table)):
-            rows = sa.select(*table.c).where(part)
-            if name == "llm_calls":
-                rows = pricing.with_costs(
-                    rows.subquery("c"), pricing.price_table_clause("_prices"), enum=True
-                )
-            sql, params = compile_statement(in_time_order(rows))
-            con.execute(
-                f"create table _{name}_copy as {sql}" if i == 0 else f"insert into _{name}_copy {sql}", params
-            )
+        prices = pricing.price_table_clause("_prices")
+
+        def costed(part: sa.Select) -> sa.Select:
+            return pricing.with_costs(part.subquery("c"), prices, enum=True)
+
+        sort_in_slices(con, name, stored, costed)
     finally:
-        if name == "llm_calls":
-            con.unregister("_prices")
-    con.execute(f"drop table _{name}")
-    con.execute(f"alter table _{name}_copy rename to _{name}")
-
-
-_SLICE_ROWS = 1 << 20  # rows a slice of a sorted copy holds, about
-
-
-def _time_slices(con: duckdb.DuckDBPyConnection, table: sa.TableClause) -> list[sa.ColumnElement[bool]]:
-    """Conditions that split ``table``'s rows into consecutive periods of about ``_SLICE_ROWS``
-    rows each, then the rows without a time: their copies one after the other are in time order."""
-    if "ts" not in table.c:
-        return [sa.true()]
-    n = con.execute(literal_sql(sa.select(sa.func.count()).select_from(table))).fetchone()[0]
-    if n <= _SLICE_ROWS:
-        return [sa.true()]
-    k = -(-n // _SLICE_ROWS)
-    fractions = ", ".join(str(i / k) for i in range(1, k))
-    found = con.execute(f"select quantile_disc(ts, [{fractions}]) from {table.name}").fetchone()[0] or []
-    bounds = sorted({b for b in found if b is not None})
-    ts = table.c.ts
-    parts = [ts < bounds[0]] if bounds else []
-    parts += [sa.and_(ts >= low, ts < high) for low, high in itertools.pairwise(bounds)]
-    parts += [ts >= bounds[-1]] if bounds else []
-    return [*parts, ts.is_(None)]
+        con.unregister("_prices")
 
 
 def _create_table_from_stream(
@@ -466,12 +441,14 @@ def _as_enum(con: duckdb.DuckDBPyConnection, type_name: str, cast: sa.ColumnElem
     return sa.cast(cast, postgresql.ENUM(name=type_name, create_type=False))
 
 
-def _create_calls_with_costs(con: duckdb.DuckDBPyConnection, calls: sa.Subquery) -> None:
+def _create_calls_with_costs(
+    con: duckdb.DuckDBPyConnection, calls: sa.Subquery, ordered: Callable[[sa.Select], sa.Select]
+) -> None:
     """``_llm_calls`` from the cast rows with the cost rule of ``pricing.with_costs`` applied."""
     con.register("_prices", price_table(con.execute(literal_sql(pricing.unpriced(calls))).fetchall()))
     try:
         rows = pricing.with_costs(calls, pricing.price_table_clause("_prices"), enum=True)
-        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), "_llm_calls")))
+        con.execute(literal_sql(sa.CreateTableAs(ordered(rows), "_llm_calls")))
     finally:
         con.unregister("_prices")
 

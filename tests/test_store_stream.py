@@ -7,8 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from data_layer import model
-from data_layer import store as store_module
+from data_layer import model, time_order
 from data_layer.errors import SourceUnavailable
 from data_layer.model import Telemetry
 from data_layer.store import SourceInfo, Store
@@ -58,7 +57,7 @@ def _stored(store: Store, table: str) -> tuple[list, list]:
 def test_a_stream_is_stored_as_the_same_rows_handed_over_whole(
     table: str, frame: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "_SLICE_ROWS", 2)  # the stream is sorted a few rows at a time
+    monkeypatch.setattr(time_order, "_SLICE_ROWS", 2)  # the stream is sorted a few rows at a time
 
     def build(handed: model.Frame | model.Loader) -> Store:
         telemetry = Telemetry(system="test", tables={table: handed})
@@ -105,7 +104,7 @@ def test_rows_handed_over_in_any_order_are_stored_in_time_order(
     """Stored in time order, a time filter reads only its period's row groups (zone maps); the
     join a stored LLM call's cost estimate makes must not undo it, nor a stream's copy sorted
     a slice of time at a time. Times missing go last."""
-    monkeypatch.setattr(store_module, "_SLICE_ROWS", 700)
+    monkeypatch.setattr(time_order, "_SLICE_ROWS", 700)
     times = pd.Series(pd.date_range("2025-03-01", periods=5000, freq="min", tz="UTC")).sample(
         frac=1, random_state=7
     )
