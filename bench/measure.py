@@ -49,8 +49,10 @@ def _median_ms(run, repeat: int = REPEAT) -> float:
 
 def measure(n: int, kind: str, repeat: int = REPEAT) -> dict:
     pushdown = kind == PUSHDOWN
-    if pushdown:  # read when data_layer.sources is first imported: the app then pushes it down
-        os.environ["AGENTWATCH_PUSHDOWN_ROWS"] = "0"
+    # Read when data_layer.sources is first imported. 0: the app pushes the source down. Loaded
+    # runs raise it past any N: above 5M rows the app would push a PostgreSQL source down itself,
+    # and the pages measured would not be the loaded store's.
+    os.environ["AGENTWATCH_PUSHDOWN_ROWS"] = "0" if pushdown else str(1 << 62)
     from bench import prepare
     from data_layer.refresh import open_watched, open_watched_pushdown
 
