@@ -153,6 +153,16 @@ def test_times_come_back_utc_and_missing_stays_missing(cells):
     assert frame["n"].dtype == "Int64" and frame["n"].isna().all()
 
 
+def test_columns_stored_as_enums_are_text_in_a_cell(cells, store):
+    """The store keeps agent and model as ENUMs; a cell sees, compares and returns them as text."""
+    sql = "select agent, model, agent || '/' || model as pair, typeof(model) as t from llm_calls"
+    frame = cells.run(sql + " where model like '%' order by 1, 2 limit 1", Filters()).frame
+    assert frame["t"].iloc[0] == "VARCHAR"
+    assert pd.api.types.is_string_dtype(frame["agent"]) and pd.api.types.is_string_dtype(frame["model"])
+    first = store.execute("select agent::varchar a, model::varchar m from llm_calls order by 1, 2 limit 1")
+    assert frame["pair"].iloc[0] == f"{first['a'].iloc[0]}/{first['m'].iloc[0]}"
+
+
 @pytest.mark.parametrize(
     ("frame", "kind", "x", "y", "color"),
     [
