@@ -159,6 +159,8 @@ def test_columns_stored_as_enums_are_text_in_a_cell(cells, store):
     frame = cells.run(sql + " where model like '%' order by 1, 2 limit 1", Filters()).frame
     assert frame["t"].iloc[0] == "VARCHAR"
     assert pd.api.types.is_string_dtype(frame["agent"]) and pd.api.types.is_string_dtype(frame["model"])
+    stored = store.execute("select typeof(agent) a, typeof(model) m from llm_calls limit 1")
+    assert stored["a"].iloc[0].startswith("ENUM") and stored["m"].iloc[0].startswith("ENUM")
     first = store.execute("select agent::varchar a, model::varchar m from llm_calls order by 1, 2 limit 1")
     assert frame["pair"].iloc[0] == f"{first['a'].iloc[0]}/{first['m'].iloc[0]}"
 
