@@ -25,7 +25,7 @@ from data_layer import model, pricing
 from data_layer.casts import model_column
 from data_layer.store import SourceInfo, Store, agents_named
 from data_layer.tables import MODEL, ROLLUP_DDL, literal_sql
-from data_layer.time_order import in_time_order
+from data_layer.time_order import in_stored_order
 
 
 def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Collection[str]]) -> Store:
@@ -51,7 +51,7 @@ def build(telemetry: model.Telemetry, info: SourceInfo, columns: Mapping[str, Co
 
 def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols: list[model.Column]) -> None:
     """The model table ``name`` with columns ``cols`` (a row count alone when there are none), in
-    time order."""
+    the store's order (``time_order``)."""
     con.register("_incoming", frame)
     try:
         types = dict(con.execute("select column_name, column_type from (describe _incoming)").fetchall())
@@ -60,7 +60,7 @@ def _create(con: duckdb.DuckDBPyConnection, name: str, frame: model.Frame, cols:
         rows = sa.select(*casts or [sa.literal(1).label("_row")]).select_from(incoming)
         if name == "llm_calls":
             rows = _with_costs(con, rows.subquery("c"))
-        con.execute(literal_sql(sa.CreateTableAs(in_time_order(rows), name)))
+        con.execute(literal_sql(sa.CreateTableAs(in_stored_order(rows), name)))
     finally:
         con.unregister("_incoming")
         if name == "llm_calls":

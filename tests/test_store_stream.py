@@ -3,6 +3,8 @@ handed over whole: same values, same types, same cost estimates, same empty colu
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -98,18 +100,22 @@ def test_a_streamed_table_conforms_in_python_as_the_same_rows_whole() -> None:
     ("table", "stream"),
     [("llm_calls", False), ("llm_calls", True), ("tool_calls", False), ("tool_calls", True)],
 )
-def test_rows_handed_over_in_any_order_are_stored_in_time_order(
+def test_rows_handed_over_in_any_order_are_stored_in_slices_of_time_by_agent(
     table: str, stream: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Stored in time order, a time filter reads only its period's row groups (zone maps); the
-    join a stored LLM call's cost estimate makes must not undo it, nor a stream's copy sorted
-    a slice of time at a time. Times missing go last."""
+    """Stored in slices of time, each by agent then time, a filter on a period or on agents reads
+    only their row groups (zone maps); the join a stored LLM call's cost estimate makes must not
+    undo it, nor a stream's copy sorted a slice at a time. Times missing go last."""
     monkeypatch.setattr(time_order, "_SLICE_ROWS", 700)
     times = pd.Series(pd.date_range("2025-03-01", periods=5000, freq="min", tz="UTC")).sample(
         frac=1, random_state=7
     )
     frame = pd.DataFrame(
-        {"call_id": [f"c{i}" for i in range(len(times))], "ts": times.to_numpy(), "agent": "a"}
+        {
+            "call_id": [f"c{i}" for i in range(len(times))],
+            "ts": times.to_numpy(),
+            "agent": ["b", "a"] * (len(times) // 2),
+        }
     )
     frame.loc[frame.index[:3], "ts"] = pd.NaT
     if table == "llm_calls":
@@ -118,7 +124,17 @@ def test_rows_handed_over_in_any_order_are_stored_in_time_order(
     telemetry = Telemetry(system="test", tables={table: handed})
     store = Store.build(telemetry, SourceInfo(system="test", label="test", provided=telemetry.provided))
     with store.cursor() as cur:
-        stored = [row[0] for row in cur.execute(f"select ts from _{table}").fetchall()]
-    assert stored[-3:] == [None] * 3
-    assert stored[:-3] == sorted(stored[:-3])
+        stored = cur.execute(f"select agent::varchar, ts from _{table}").fetchall()
     assert len(stored) == len(frame)
+    assert [ts for _agent, ts in stored[-3:]] == [None] * 3
+    # Cut where (agent, time) goes down: each piece is then sorted, and is one slice.
+    slices, start = [], 0
+    for i in range(1, len(stored) - 3):
+        if stored[i] < stored[i - 1]:
+            slices.append(stored[start:i])
+            start = i
+    slices.append(stored[start:-3])
+    assert len(slices) > 1, "sliced"
+    assert all({agent for agent, _ts in piece} == {"a", "b"} for piece in slices), "by agent in a slice"
+    spans = [(min(ts for _a, ts in piece), max(ts for _a, ts in piece)) for piece in slices]
+    assert all(earlier[1] < later[0] for earlier, later in itertools.pairwise(spans)), "slices in time order"
