@@ -22,13 +22,13 @@ from data_layer.tables import compile_statement, literal_sql
 
 
 def in_stored_order(rows: sa.Select) -> sa.Select:
-    """``rows`` ordered as a slice is stored: by agent, then time (``ts``), rows without a time
-    last; by time alone without an agent column, as they are without a time column."""
+    """``rows`` ordered as a slice is stored: by agent, then time (``ts``); by time alone without
+    an agent column, as they are without a time column."""
     cols = rows.selected_columns
     if "ts" not in cols:
         return rows
     by_agent = [cols.agent.nulls_last()] if "agent" in cols else []
-    return rows.order_by(cols.ts.is_(None), *by_agent, cols.ts)
+    return rows.order_by(*by_agent, cols.ts.nulls_last())
 
 
 _SLICE_ROWS = 1 << 20  # rows a slice of a sorted copy holds, about
