@@ -29,8 +29,9 @@ def _per_table(filters: Filters) -> sa.Subquery:
     on its own and the three put one under the other (a session has a row per table it is in).
 
     Grouped table by table, a table's rows are read in its own types (its agent an ENUM) and
-    only the groups are put together: a union of the raw rows of all three first made every
-    agent text and grouped three million rows at once, 38% more time at ten million calls."""
+    only the groups are put together. A union of the raw rows of all three, grouped after, made
+    every agent text and grouped three million rows at once: at ten million calls it took half
+    as long again (565 against 352-366 ms)."""
     calls, tools, alerts = MODEL["llm_calls"], MODEL["tool_calls"], MODEL["alerts"]
     zero, none_int = sa.literal(0, sa.BigInteger), sa.null().cast(sa.BigInteger)
 
