@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_layer.filters import Filters
-from data_layer.queries._common import conditions
+from data_layer.queries._common import conditions, sum_of
 from data_layer.tables import MODEL
 
 if TYPE_CHECKING:
@@ -58,9 +58,9 @@ def _per_table(filters: Filters) -> sa.Subquery:
         part(
             calls,
             llm_calls=every,
-            tokens_in=sa.cast(sa.func.sum(calls.c.tokens_in), sa.BigInteger),
-            tokens_out=sa.cast(sa.func.sum(calls.c.tokens_out), sa.BigInteger),
-            cost_usd=sa.cast(sa.func.sum(calls.c.cost_usd), sa.Double),
+            tokens_in=sum_of(calls.c.tokens_in, integer=True),
+            tokens_out=sum_of(calls.c.tokens_out, integer=True),
+            cost_usd=sum_of(calls.c.cost_usd, integer=False),
             calls_cost_unknown=counted(calls.c.cost_usd.is_(None)),
             llm_errors=counted(calls.c.status == "error"),
         ),
@@ -98,12 +98,12 @@ def session_summaries(
             sa.func.min(a.c.first_at).label("first_at"),
             sa.func.max(a.c.last_at).label("last_at"),
             *(
-                sa.cast(sa.func.sum(a.c[m]), sa.BigInteger).label(m)
+                sum_of(a.c[m], integer=True).label(m)
                 for m in ("llm_calls", "tokens_in", "tokens_out", "calls_cost_unknown")
             ),
-            sa.cast(sa.func.sum(a.c.cost_usd), sa.Double).label("cost_usd"),
-            sa.cast(sa.func.sum(a.c.llm_errors + a.c.tool_failures), sa.BigInteger).label("errors"),
-            *(sa.cast(sa.func.sum(a.c[m]), sa.BigInteger).label(m) for m in ("tool_calls", "alerts")),
+            sum_of(a.c.cost_usd, integer=False).label("cost_usd"),
+            sum_of(a.c.llm_errors + a.c.tool_failures, integer=True).label("errors"),
+            *(sum_of(a.c[m], integer=True).label(m) for m in ("tool_calls", "alerts")),
         )
         .group_by(a.c.session)
         .subquery("per")
