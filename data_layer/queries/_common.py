@@ -206,15 +206,16 @@ def log_histogram(
     bin of their own (bin_start = bin_end = 0); negative and missing values are left out.
     """
     k = sa.literal(bins_per_decade, literal_execute=True)
-    index = sa.case(
-        (values == 0, sa.literal(None)),
-        # log10, and a nudge of 1e-9 so that 1000 lands in the bin starting at 1000 in every
-        # database, whatever its last bit of rounding.
-        else_=sa.func.floor(sa.func.log10(values) * k + sa.literal(1e-9, literal_execute=True)),
-    ).label("bin")
-    inner = sa.select(index, values.label("v")).select_from(source).where(*where, values >= 0).subquery()
-    start = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, inner.c.bin / k))
-    end = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, (inner.c.bin + 1) / k))
+    # log10, and a nudge of 1e-9 so that 1000 lands in the bin starting at 1000 in every
+    # database, whatever its last bit of rounding. The bin is an integer: grouped by a double,
+    # and ordered by each bin's smallest value, the statement took twice as long at ten million
+    # calls (67 against 36 ms); the bins are in the order of their values all the same.
+    floor = sa.func.floor(sa.func.log10(values) * k + sa.literal(1e-9, literal_execute=True))
+    index = sa.case((values == 0, sa.literal(None)), else_=sa.cast(floor, sa.Integer)).label("bin")
+    inner = sa.select(index).select_from(source).where(*where, values >= 0).subquery()
+    exponent = sa.cast(inner.c.bin, sa.Double)  # the edges computed as they were from a double
+    start = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, exponent / k))
+    end = sa.case((inner.c.bin.is_(None), 0.0), else_=sa.func.power(10.0, (exponent + 1) / k))
     return (
         sa.select(
             sa.cast(start, sa.Double).label("bin_start"),
@@ -222,7 +223,7 @@ def log_histogram(
             sa.cast(sa.func.count(), sa.BigInteger).label("count"),
         )
         .group_by(inner.c.bin)
-        .order_by(sa.func.min(inner.c.v))
+        .order_by(inner.c.bin.nulls_first())
     )
 
 
