@@ -207,9 +207,10 @@ def log_histogram(
     """
     k = sa.literal(bins_per_decade, literal_execute=True)
     # log10, and a nudge of 1e-9 so that 1000 lands in the bin starting at 1000 in every
-    # database, whatever its last bit of rounding. The bin is an integer: grouped by a double,
-    # and ordered by each bin's smallest value, the statement took twice as long at ten million
-    # calls (67 against 36 ms); the bins are in the order of their values all the same.
+    # database, whatever its last bit of rounding. The bin is an integer, and orders the bins:
+    # grouped by a double and ordered by each bin's smallest value (a min over every call), the
+    # statement took 1.2-1.6 times as long at ten million calls (latency over all of them: 177
+    # against 128 ms). A bin's values all lie above the previous bin's: the order is the same.
     floor = sa.func.floor(sa.func.log10(values) * k + sa.literal(1e-9, literal_execute=True))
     index = sa.case((values == 0, sa.literal(None)), else_=sa.cast(floor, sa.Integer)).label("bin")
     inner = sa.select(index).select_from(source).where(*where, values >= 0).subquery()
