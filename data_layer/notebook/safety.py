@@ -56,12 +56,15 @@ class CellRefused(AgentwatchError):
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    """A statement that passed the check: its text without a trailing semicolon, and the model
-    tables it reads (so the runner provides only those).
+    """A statement that passed the check: its text without a trailing semicolon, the model
+    tables it reads and the names it reads columns by (so the runner provides only those).
     """
 
     sql: str
     tables: frozenset[str]
+    names: frozenset[str] | None = None
+    """Every part of every column reference, in lower case (``c.ts`` gives ``c`` and ``ts``), and
+    the columns of ``USING``; None when the query may read a column it does not name (``_names``)."""
 
 
 _parser_local = threading.local()
@@ -118,7 +121,39 @@ def check(sql: str, dialect: str = DUCKDB) -> CheckedQuery:
             value = (node.get("value") or node.get("literal") or {}).get("text") or ""
             if isinstance(value, str) and _URL.match(value):
                 raise CellRefused("Cells cannot reach the network; remove the URL. Nothing was run.")
-    return CheckedQuery(sql=query, tables=frozenset(t for t in tables if t in model.TABLES))
+    return CheckedQuery(
+        sql=query, tables=frozenset(t for t in tables if t in model.TABLES), names=_names(tree)
+    )
+
+
+def _names(tree: dict) -> frozenset[str] | None:
+    """The names the query reads columns by, or None when it may read columns it does not name:
+    ``*`` and ``COLUMNS(...)`` (both a star to the parser), a position (``#1``), a NATURAL join,
+    a PIVOT or UNPIVOT (they group by the columns they do not name), or a table's whole row as a
+    value (``select c from llm_calls c``).
+
+    A table given only the columns of these names answers the query as the whole table would:
+    each name is kept in every table that has it, so a name binds where it bound before (or is
+    as ambiguous as before), and the rows are the same rows.
+    """
+    names: set[str] = set()
+    bare: set[str] = set()  # one-part references: a column, or a table's whole row
+    tables: set[str] = set()  # the names and aliases of the tables read
+    for node in _nodes(tree):
+        if (
+            node.get("class") in ("STAR", "POSITIONAL_REFERENCE")
+            or node.get("type") == "PIVOT"
+            or node.get("ref_type") == "NATURAL"
+        ):
+            return None
+        if node.get("class") == "COLUMN_REF":
+            parts = [str(part).lower() for part in node.get("column_names") or []]
+            names.update(parts)
+            bare.update(parts[:1] if len(parts) == 1 else [])
+        elif node.get("type") == "BASE_TABLE":
+            tables.update(str(node[key]).lower() for key in ("table_name", "alias") if node.get(key))
+        names.update(str(column).lower() for column in node.get("using_columns") or [])
+    return None if bare & tables else frozenset(names)
 
 
 def _table_ref(node: dict, ctes: set[str]) -> str:
