@@ -69,7 +69,7 @@ def test_a_source_that_never_loaded_raises_its_error():
 
 
 def test_a_due_store_is_refreshed_in_place_and_says_when_it_was_checked_and_changed():
-    cache, loads, checks = StoreCache(ttl_s=0.0), [], []
+    cache, loads, checks = StoreCache(ttl_s=0.0, wait_s=None), [], []
     first = cache.get("db", lambda: loads.append(1) or FakeStore(1), refreshable=True)
     read_at = first.changed_at
 
@@ -101,7 +101,7 @@ def test_reload_reads_in_full_even_where_a_refresh_could_append():
 
 
 def test_a_refresh_that_fails_marks_the_store_stale_until_one_succeeds():
-    cache = StoreCache(ttl_s=0.0)
+    cache = StoreCache(ttl_s=0.0, wait_s=None)
     cache.get("db", lambda: FakeStore(1), refreshable=True)
 
     def down(_store):
@@ -111,3 +111,72 @@ def test_a_refresh_that_fails_marks_the_store_stale_until_one_succeeds():
     assert stale.store.n == 1 and "connection refused" in stale.stale_reason
     back = cache.get("db", lambda: FakeStore(2), refreshable=True, refresh=lambda store: (store, False))
     assert back.store.n == 1 and back.stale_reason is None
+
+
+class Gate:
+    """A check that runs until the test lets it finish: no timing in the test."""
+
+    def __init__(self, outcome) -> None:
+        self.outcome = outcome
+        self.started = threading.Event()
+        self.open = threading.Event()
+        self.calls = 0
+
+    def __call__(self, store):
+        self.calls += 1
+        self.started.set()
+        assert self.open.wait(10), "the test never let the check finish"
+        return self.outcome(store)
+
+
+def test_a_slow_check_holds_no_rerun_and_its_result_shows_on_the_next():
+    cache = StoreCache(ttl_s=0.0, wait_s=0.0)
+    first = cache.get("db", lambda: FakeStore(1), refreshable=True)
+    gate = Gate(lambda store: (FakeStore(2), True))  # the source's history changed: read in full
+
+    served = cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=gate)
+    assert gate.started.wait(10)
+    again = cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=gate)
+    assert served is again is first and first.store.n == 1 and first.checking is not None
+    assert gate.calls == 1  # one check at a time, however many reruns ask meanwhile
+
+    gate.open.set()
+    cache.settle()
+    assert first.checking is None
+    after = cache.get("db", lambda: FakeStore(9))
+    assert after.store.n == 2 and after.stale_reason is None
+
+
+def test_without_a_wait_limit_a_run_is_served_what_its_check_found():
+    cache = StoreCache(ttl_s=0.0, wait_s=None)
+    cache.get("db", lambda: FakeStore(1), refreshable=True)
+    quick = lambda _store: (FakeStore(2), True)  # noqa: E731
+    entry = cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=quick)
+    assert entry.store.n == 2 and entry.checking is None
+
+
+def test_a_reload_during_a_check_wins_over_its_older_result():
+    cache = StoreCache(ttl_s=0.0, wait_s=0.0)
+    cache.get("db", lambda: FakeStore(1), refreshable=True)
+    gate = Gate(lambda store: (FakeStore(2), True))
+    cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=gate)
+    assert gate.started.wait(10)
+
+    reloaded = cache.get("db", lambda: FakeStore(3), refreshable=True, force=True)
+    gate.open.set()
+    cache.settle()
+    assert reloaded.store.n == 3
+    assert cache.get("db", lambda: FakeStore(9)).store.n == 3
+
+
+def test_a_check_that_breaks_marks_the_data_stale_and_the_next_check_runs():
+    cache = StoreCache(ttl_s=0.0, wait_s=None)
+    cache.get("db", lambda: FakeStore(1), refreshable=True)
+
+    def broken(_store):
+        raise KeyError("llm_calls")
+
+    entry = cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=broken)
+    assert entry.store.n == 1 and entry.stale_reason == "an unexpected error (KeyError: 'llm_calls')"
+    back = cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=lambda store: (store, False))
+    assert back.store.n == 1 and back.stale_reason is None and back.checking is None

@@ -119,12 +119,27 @@ def proxied_url(proxy, canary_postgres) -> str:
 
 @pytest.fixture
 def refresh_every_run(monkeypatch) -> Iterator[None]:
-    """AGENTWATCH_REFRESH_S=0: the app's shared cache is rebuilt so that it reads the new period."""
+    """AGENTWATCH_REFRESH_S=0, and each run waits for its check to end (the check runs in the
+    background, and a run waits 0.1 s by default): the app's shared cache is rebuilt to read both.
+    """
     monkeypatch.setenv(app_source.REFRESH_VAR, "0")
+    monkeypatch.setenv(app_source.WAIT_VAR, "600")
     app_source._cache.clear()
     yield
     monkeypatch.undo()
     app_source._cache.clear()  # later tests get the default period again
+
+
+@pytest.fixture
+def check_every_run(monkeypatch) -> Iterator[None]:
+    """AGENTWATCH_REFRESH_S=0 with the default wait: each run starts a check in the background."""
+    monkeypatch.setenv(app_source.REFRESH_VAR, "0")
+    monkeypatch.delenv(app_source.WAIT_VAR, raising=False)
+    app_source._cache.clear()
+    yield
+    app_source._cache().settle()
+    monkeypatch.undo()
+    app_source._cache.clear()
 
 
 def open_app(url: str, page: str = "overview") -> AppTest:
@@ -235,6 +250,38 @@ def test_a_server_that_stops_answering_costs_reruns_nothing_and_reload_marks_the
     proxy.restore()
     _click_reload(at)
     at.switch_page("pages/overview.py").run()
+    assert_calm(at)
+    assert not stale_warnings(at) and calls_shown(at) == f"{CALLS:,}"
+
+
+def test_a_check_that_hangs_holds_no_page_and_its_failure_shows_on_the_next_run(
+    proxy, proxied_url, check_every_run
+):
+    """Black-holed during the periodic check: the check waits for its 5 s connect timeout in the
+    background, while the run shows the data it has and says a check is running."""
+    at = open_app(proxied_url)
+    assert_calm(at)
+
+    proxy.black_hole()
+    at.run()
+    assert_calm(at)
+    assert not stale_warnings(at) and calls_shown(at) == f"{CALLS:,}"
+    assert any("checking for new data now" in c.value for c in at.sidebar.caption)
+    app_source._cache().settle()
+    assert proxy.swallowed >= 1  # the check did try the server
+
+    at.run()  # shows what the check found, and starts another
+    assert_calm(at)
+    (warning,) = stale_warnings(at)
+    assert "timeout" in warning.lower()
+    assert calls_shown(at) == f"{CALLS:,}"
+
+    proxy.cut()
+    proxy.restore()
+    app_source._cache().settle()
+    at.run()
+    app_source._cache().settle()
+    at.run()
     assert_calm(at)
     assert not stale_warnings(at) and calls_shown(at) == f"{CALLS:,}"
 

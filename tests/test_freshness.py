@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -62,3 +63,11 @@ def test_a_pushed_down_source_copied_says_where_its_figures_come_from(copying, c
 )
 def test_ages_read_as_a_person_would_say_them(seconds, expected):
     assert ago(timedelta(seconds=seconds)) == expected
+
+
+def test_the_line_says_when_a_check_is_running():
+    entry = _entry()
+    entry.checking = threading.Event()
+    database = Choice("sidebar", "postgresql://u@h/db", "db", "k")
+    expected = "Data as of 12:03:41 UTC, checked 5 s ago; checking for new data now"
+    assert line(database, entry, now=NOW) == expected

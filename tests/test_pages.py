@@ -623,6 +623,7 @@ def test_rows_added_to_the_source_show_once_the_refresh_period_is_up(tmp_path, m
     path = generate.write_sqlite(generate.fleet(500, seed=3), tmp_path / "live.db")
     source = Source("live", str(path), None)
     monkeypatch.setenv(app_source.REFRESH_VAR, "0")
+    monkeypatch.setenv(app_source.WAIT_VAR, "600")  # each run waits for its check, which shows it
     app_source._cache.clear()
     try:
         before = open_page(source, "overview")

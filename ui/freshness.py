@@ -17,8 +17,13 @@ from ui.source import Choice
 
 
 def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
-    """The sentence: when the data was read, and when it was last found to match its source."""
-    now = now or datetime.now(UTC)
+    """The sentence: when the data was read, when it was last found to match its source, and
+    whether a check is running (the figures shown stay these until a rerun after it ends)."""
+    sentence = _sentence(choice, entry, now or datetime.now(UTC))
+    return f"{sentence}; checking for new data now" if entry.checking is not None else sentence
+
+
+def _sentence(choice: Choice, entry: Entry, now: datetime) -> str:
     checked = ago(now - entry.checked_at)
     read = f"Data as of {entry.changed_at:%H:%M:%S} UTC"
     if choice.pushdown and getattr(entry.store, "copying", False):  # everything is read live meanwhile

@@ -62,11 +62,17 @@ class Choice:
 
 
 REFRESH_VAR = "AGENTWATCH_REFRESH_S"
+WAIT_VAR = "AGENTWATCH_REFRESH_WAIT_S"
 
 
 def refresh_period() -> float:
     """Seconds between checks of a database or a file at a path for new data."""
     return float(os.environ.get(REFRESH_VAR, "30"))
+
+
+def refresh_wait() -> float:
+    """Seconds a page waits for such a check before it shows the data it has."""
+    return float(os.environ.get(WAIT_VAR, "0.1"))
 
 
 class _ServerCache:
@@ -75,7 +81,8 @@ class _ServerCache:
     A module-level object rather than ``st.cache_resource``: the benchmark and the tests load a
     store outside the app and hand it over, which a Streamlit cache keyed to its runtime would
     not see. Databases and files at a path are checked again after AGENTWATCH_REFRESH_S seconds
-    (default 30): a check of an unchanged source reads nothing, new rows are appended.
+    (default 30), in the background: a check of an unchanged source reads nothing, new rows are
+    appended, and a rerun waits for it at most AGENTWATCH_REFRESH_WAIT_S (default 0.1 s).
     """
 
     def __init__(self) -> None:
@@ -85,11 +92,11 @@ class _ServerCache:
     def __call__(self) -> StoreCache:
         with self._lock:
             if self._cache is None:
-                self._cache = StoreCache(capacity=6, ttl_s=refresh_period())
+                self._cache = StoreCache(capacity=6, ttl_s=refresh_period(), wait_s=refresh_wait())
             return self._cache
 
     def clear(self) -> None:
-        """Forget every store (tests; and a changed AGENTWATCH_REFRESH_S takes effect)."""
+        """Forget every store (tests; and changed AGENTWATCH_REFRESH_S and _WAIT_S take effect)."""
         with self._lock:
             self._cache = None
 
@@ -198,7 +205,7 @@ def load(choice: Choice, progress) -> Entry:
     else:
         _uploads().touch(_session(), None)
 
-    def build():
+    def build(progress=progress):
         if choice.origin == "demo":
             return open_sources(demo.demo_sources(), label="Demo dataset", progress=progress)
         if choice.pushdown:
@@ -211,7 +218,8 @@ def load(choice: Choice, progress) -> Entry:
         build,
         refreshable=choice.can_change,
         force=force,
-        refresh=lambda store: refresh(store, build, progress),
+        # Runs in the background, where no page is there to show its progress.
+        refresh=lambda store: refresh(store, lambda: build(progress=None), lambda _m, _f: None),
     )
 
 
