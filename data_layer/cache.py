@@ -8,12 +8,12 @@ at once wait for one load instead of running two. Least recently used stores are
 A store loaded from a database (or a file at a path) is checked against its source after
 ``ttl_s`` by the ``refresh`` its caller gives (``data_layer.refresh``: nothing read if nothing
 changed, only the new rows if rows were appended); without one it is read in full. The check runs
-in the background: the rerun that finds the store due waits for it at most ``wait_s`` and is
-otherwise served the current store, so a check that takes seconds (counting the rows of a ten
-million row PostgreSQL table takes 0.5 s) never holds a page. Reload (``force``) reads in full,
-while the user waits. When a check fails (the server went away), the last store stays in use and
-is marked stale until one succeeds. Each entry says when its data was read and last checked, and
-whether a check is running.
+in the background: the rerun that starts it waits for it at most ``wait_s`` and is otherwise
+served the current store, as are the reruns while it runs. So a check that takes seconds (at ten
+million calls, counting a PostgreSQL source's rows takes 1 to 3 s) never holds a page. Reload
+(``force``) reads in full, while the user waits. When a check fails (the server went away), the
+last store stays in use and is marked stale until one succeeds. Each entry says when its data was
+read and last checked, and whether a check is running.
 """
 
 from __future__ import annotations
@@ -74,24 +74,24 @@ class StoreCache:
     ) -> Entry:
         """The entry for ``key``, loading it with ``load()`` on first use or when ``force`` asks for
         it (the Reload button). When due, a check starts in the background through ``refresh`` if
-        given, else ``load``, and this call waits for it at most ``wait_s``.
+        given, else ``load``, and the call that starts it waits for it at most ``wait_s``.
 
         Raises what ``load`` raises when there is no earlier store to fall back on; a failed
         refresh or reload keeps the earlier store and marks it stale instead.
         """
+        started = None
         with self._lock_of(key):
             entry = self._peek(key)
             if entry is None or force:
                 return self._load(key, entry, load)
             if entry.checking is None and refreshable and self._due(entry):
                 check = refresh or (lambda _store: (load(), True))
-                entry.checking = threading.Event()
+                started = entry.checking = threading.Event()
                 threading.Thread(
                     target=self._check, args=(key, entry, check), name=f"refresh {key}", daemon=True
                 ).start()
-            checking = entry.checking
-        if checking is not None:
-            checking.wait(self.wait_s)
+        if started is not None:  # a run that finds a check running already is not held by it
+            started.wait(self.wait_s)
         with self._guard:
             return self._entries.get(key, entry)  # a new store, if the check read the source in full
 

@@ -180,3 +180,28 @@ def test_a_check_that_breaks_marks_the_data_stale_and_the_next_check_runs():
     assert entry.store.n == 1 and entry.stale_reason == "an unexpected error (KeyError: 'llm_calls')"
     back = cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=lambda store: (store, False))
     assert back.store.n == 1 and back.stale_reason is None and back.checking is None
+
+
+def test_only_the_run_that_starts_a_check_waits_for_it():
+    cache = StoreCache(ttl_s=0.0, wait_s=600.0)
+    cache.get("db", lambda: FakeStore(1), refreshable=True)
+    gate = Gate(lambda store: (store, False))
+    starter = threading.Thread(
+        target=cache.get,
+        args=("db", lambda: FakeStore(9)),
+        kwargs={"refreshable": True, "refresh": gate},
+        daemon=True,
+    )
+    starter.start()
+    assert gate.started.wait(10)
+
+    served: list = []
+    later = threading.Thread(
+        target=lambda: served.append(cache.get("db", lambda: FakeStore(9), refreshable=True)), daemon=True
+    )
+    later.start()
+    later.join(10)  # held by the check, it would wait out the 600 s
+    assert not later.is_alive() and served[0].store.n == 1 and served[0].checking is not None
+    gate.open.set()
+    starter.join(10)
+    assert not starter.is_alive() and gate.calls == 1
