@@ -5,6 +5,7 @@
     python bench/run.py --sharded [--sharded-n 200000] [--json bench/results-sharded.json]
     python bench/run.py --summarize [--repeat 5]
     python bench/run.py --refresh [--quick | --sizes 1000000]
+    python bench/run.py --due --sizes 10000000 --sources postgres
 
 --quick runs 100k and 1M LLM calls; the full run adds 10M. Each (N, source) is measured in its
 own process (bench/measure.py), so peak memory is that load's alone. The table printed gives,
@@ -14,7 +15,8 @@ shows the page (cold) and a full AppTest rerun after a filter change.
 clusters through postgres_fdw (bench/sharded.py). --summarize is one too: the summarize command
 against a pandas reader on the 1M-call SQLite, cold processes (bench/summarize.py). So is
 --refresh: per N, a refresh after 10,000 new calls against a full reload of the same SQLite file
-(bench/refresh.py).
+(bench/refresh.py). And --due: per N and database source, the rerun that finds its store due for
+a check, checked in the background against waiting for the check (bench/due_rerun.py).
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ def main() -> None:
     parser.add_argument(
         "--refresh", action="store_true", help="refresh after new calls vs full reload, alone"
     )
+    parser.add_argument(
+        "--due", action="store_true", help="a rerun due for a check: background vs waiting, alone"
+    )
     args = parser.parse_args()
     if args.summarize:
         from bench.summarize import table as summarize_table
@@ -126,6 +131,15 @@ def main() -> None:
         for n in sizes:
             print(f"measuring the refresh at N={n:,}...", file=sys.stderr, flush=True)
             print(refresh_table(_child("bench.refresh", "--n", str(n), "--repeat", "3")), flush=True)
+        _footer()
+        return
+    if args.due:
+        from bench.due_rerun import table as due_table
+
+        for n in sizes:
+            for kind in args.sources.split(","):
+                print(f"measuring a due rerun at N={n:,} {kind}...", file=sys.stderr, flush=True)
+                print(due_table(_child("bench.due_rerun", "--n", str(n), "--kind", kind)), flush=True)
         _footer()
         return
     runs = []
