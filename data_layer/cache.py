@@ -11,9 +11,10 @@ changed, only the new rows if rows were appended); without one it is read in ful
 in the background: the rerun that starts it waits for it at most ``wait_s`` and is otherwise
 served the current store, as are the reruns while it runs. So a check that takes seconds (at ten
 million calls, counting a PostgreSQL source's rows takes 1 to 3 s) never holds a page. Reload
-(``force``) reads in full, while the user waits. When a check fails (the server went away), the
-last store stays in use and is marked stale until one succeeds. Each entry says when its data was
-read and last checked, and whether a check is running.
+(``force``) reads in full while the user waits, once a check running meanwhile has ended: two
+full reads of one source at once would hold three stores. When a check fails (the server went
+away), the last store stays in use and is marked stale until one succeeds. Each entry says when
+its data was read and last checked, and whether a check is running.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class StoreCache:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._running: set[threading.Event] = set()  # checks in the background, dropped entries' too
 
     def get(
         self,
@@ -79,6 +81,8 @@ class StoreCache:
         Raises what ``load`` raises when there is no earlier store to fall back on; a failed
         refresh or reload keeps the earlier store and marks it stale instead.
         """
+        if force:
+            self._await_check(key)  # never two full reads of one source at once: memory is the limit
         started = None
         with self._lock_of(key):
             entry = self._peek(key)
@@ -87,6 +91,8 @@ class StoreCache:
             if entry.checking is None and refreshable and self._due(entry):
                 check = refresh or (lambda _store: (load(), True))
                 started = entry.checking = threading.Event()
+                with self._guard:
+                    self._running.add(started)
                 threading.Thread(
                     target=self._check, args=(key, entry, check), name=f"refresh {key}", daemon=True
                 ).start()
@@ -98,9 +104,17 @@ class StoreCache:
     def settle(self, timeout: float | None = None) -> None:
         """Wait for the checks running in the background to end (a test, or a server stopping)."""
         with self._guard:
-            running = [entry.checking for entry in self._entries.values() if entry.checking is not None]
+            running = list(self._running)
         for done in running:
             done.wait(timeout)
+
+    def _await_check(self, key: str) -> None:
+        """Wait for the check of ``key``'s store running in the background, if one is."""
+        with self._guard:
+            entry = self._entries.get(key)
+        running = entry.checking if entry is not None else None
+        if running is not None:
+            running.wait()
 
     def _due(self, entry: Entry) -> bool:
         return self.ttl_s is not None and time.monotonic() - entry.loaded_at > self.ttl_s
@@ -141,6 +155,8 @@ class StoreCache:
             elif self._entries.get(key) is entry:
                 self._put(key, Entry(store=store, loaded_at=time.monotonic()))
             done, entry.checking = entry.checking, None
+        with self._guard:
+            self._running.discard(done)
         done.set()
 
     def _lock_of(self, key: str) -> threading.Lock:

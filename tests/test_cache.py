@@ -155,18 +155,17 @@ def test_without_a_wait_limit_a_run_is_served_what_its_check_found():
     assert entry.store.n == 2 and entry.checking is None
 
 
-def test_a_reload_during_a_check_wins_over_its_older_result():
-    cache = StoreCache(ttl_s=0.0, wait_s=0.0)
-    cache.get("db", lambda: FakeStore(1), refreshable=True)
+def test_a_check_of_a_store_dropped_meanwhile_does_not_bring_it_back():
+    cache = StoreCache(capacity=1, ttl_s=0.0, wait_s=0.0)
+    cache.get("a", lambda: FakeStore(1), refreshable=True)
     gate = Gate(lambda store: (FakeStore(2), True))
-    cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=gate)
+    cache.get("a", lambda: FakeStore(9), refreshable=True, refresh=gate)
     assert gate.started.wait(10)
-
-    reloaded = cache.get("db", lambda: FakeStore(3), refreshable=True, force=True)
+    cache.get("b", lambda: FakeStore(5))  # beyond capacity: "a" is dropped
     gate.open.set()
     cache.settle()
-    assert reloaded.store.n == 3
-    assert cache.get("db", lambda: FakeStore(9)).store.n == 3
+    assert cache.get("b", lambda: FakeStore(9)).store.n == 5
+    assert cache.get("a", lambda: FakeStore(7)).store.n == 7  # loaded again, not the check's store
 
 
 def test_a_check_that_breaks_marks_the_data_stale_and_the_next_check_runs():
@@ -205,3 +204,25 @@ def test_only_the_run_that_starts_a_check_waits_for_it():
     gate.open.set()
     starter.join(10)
     assert not starter.is_alive() and gate.calls == 1
+
+
+def test_a_reload_asked_during_a_check_waits_for_it_to_end():
+    cache = StoreCache(ttl_s=0.0, wait_s=0.0)
+    cache.get("db", lambda: FakeStore(1), refreshable=True)
+    gate = Gate(lambda store: (FakeStore(2), True))  # a full read, in the background
+    cache.get("db", lambda: FakeStore(9), refreshable=True, refresh=gate)
+    assert gate.started.wait(10)
+
+    during_the_check: list[bool] = []
+
+    def reload():
+        during_the_check.append(not gate.open.is_set())
+        return FakeStore(3)
+
+    reloading = threading.Thread(target=cache.get, args=("db", reload), kwargs={"force": True}, daemon=True)
+    reloading.start()
+    reloading.join(0.5)  # a Reload that did not wait has read the source by now
+    gate.open.set()
+    reloading.join(10)
+    assert not reloading.is_alive() and during_the_check == [False]
+    assert cache.get("db", lambda: FakeStore(9)).store.n == 3
