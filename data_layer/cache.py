@@ -134,8 +134,8 @@ class StoreCache:
         return fresh
 
     def _check(self, key: str, entry: Entry, check: Refresh) -> None:
-        """The background check of ``entry``'s store: its outcome is kept only if no Reload or
-        eviction replaced the entry meanwhile."""
+        """The background check of ``entry``'s store. A new store it read is kept only if the
+        entry is still the cache's: dropped meanwhile (beyond capacity), it stays dropped."""
         try:
             store, changed = check(entry.store)
             failure = None
