@@ -1,9 +1,10 @@
 """How fresh the data on every page is: one line in the sidebar, which every page shares.
 
 A database or a file at a path is checked for new data every ``AGENTWATCH_REFRESH_S`` seconds,
-in the background (``ui.source``); queries pushed down into the database read its rows every time, but whole
-hours from the rollups kept since it was last found changed; uploads and the demo never change.
-The line says which, when the data was read and last checked, and whether a check is running.
+in the background (``ui.source``); queries pushed down into the database read its rows every
+time, but whole hours from the rollups kept since it was last found changed; uploads and the demo
+never change. The line says which, when the data was read and last checked, and whether a check
+is running.
 """
 
 from __future__ import annotations
