@@ -29,7 +29,7 @@ def measure(n: int, kind: str, page: str, repeat: int) -> dict:
     os.environ["AGENTWATCH_PUSHDOWN_ROWS"] = str(1 << 62)  # loaded, as bench/measure.py's "postgres"
     from streamlit.testing.v1 import AppTest
 
-    from bench import prepare
+    from bench import measure, prepare
     from data_layer.refresh import open_watched, refresh
     from data_layer.sources import Location
     from ui import source as ui_source
@@ -37,13 +37,12 @@ def measure(n: int, kind: str, page: str, repeat: int) -> dict:
     target = prepare.source(kind, n)
     store = open_watched(target)
     key = Location.parse(target).identity()
-    check = []
-    for _ in range(repeat):
-        started = time.perf_counter()
+
+    def check() -> None:
         _, changed = refresh(store, lambda: store, lambda *_: None)
-        check.append((time.perf_counter() - started) * 1000)
         assert not changed, "the benchmark's source changed"
-    result = {"n": n, "kind": kind, "page": page, "check_ms": float(np.median(check))}
+
+    result = {"n": n, "kind": kind, "page": page, "check_ms": measure._median_ms(check, repeat)}
     for name, wait in (("waited", None), ("background", ui_source.refresh_wait())):
         ui_source._cache.clear()
         cache = ui_source._cache()
