@@ -26,13 +26,13 @@ def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
 
 def _sentence(choice: Choice, entry: Entry, now: datetime) -> str:
     checked = ago(now - entry.checked_at)
-    read = f"Data as of {entry.changed_at:%H:%M:%S} UTC"
+    as_of = f"{entry.changed_at:%H:%M:%S} UTC"
+    read = f"Data as of {as_of}"
     if choice.pushdown and getattr(entry.store, "copying", False):  # everything is read live meanwhile
         return "Queries run in the database while a copy without prompts is read"
     if choice.pushdown and getattr(entry.store, "copied", False):  # the copy; prompts are read live
         return f"{read}, prompts and responses live from the database, checked {checked}"
     if choice.pushdown:  # raw rows are read live; whole hours come from rollups made at this time
-        as_of = f"{entry.changed_at:%H:%M:%S} UTC"
         return f"Queries run in the database; hourly totals as of {as_of}, checked {checked}"
     if not choice.can_change:
         return f"{read} · {'generated for today' if choice.origin == 'demo' else 'an upload does not change'}"
