@@ -66,11 +66,6 @@ def _sidebar_source(choice, entry) -> None:
         st.markdown(f"**{md(choice.label)}**")
         st.caption(f"{systems} · {counts['llm_calls']:,} LLM calls · {counts['events']:,} events · {span}")
         freshness.show(choice, entry)
-        if entry.stale_reason:
-            st.warning(
-                f"Showing the last data loaded; refreshing failed: {md(entry.stale_reason)}",
-                icon=":material/sync_problem:",
-            )
         with st.expander("Change source", icon=":material/swap_horiz:", key="change_source"):
             st.text_input(
                 "SQLite path or database URL",

@@ -101,6 +101,11 @@ class StoreCache:
         with self._guard:
             return self._entries.get(key, entry)  # a new store, if the check read the source in full
 
+    def cached(self, key: str) -> Entry | None:
+        """The entry for ``key`` if a store is cached for it, else None: nothing loaded or checked."""
+        with self._guard:
+            return self._entries.get(key)
+
     def settle(self, timeout: float | None = None) -> None:
         """Wait for the checks running in the background to end (a test, or a server stopping)."""
         with self._guard:

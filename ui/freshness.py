@@ -5,6 +5,11 @@ in the background (``ui.source``); queries pushed down into the database read it
 time, but whole hours from the rollups kept since it was last found changed; uploads and the demo
 never change. The line says which, when the data was read and last checked, and whether a check
 is running.
+
+For a source that can change, the line is a fragment that runs again every period on its own, as
+a dashboard on a wall expects: each run starts the check when due, and once a check has found
+new rows (or read the source again) the whole page runs again and shows them, with no click. A
+check that outlasts the run's short wait (ten million calls in PostgreSQL) shows at the next one.
 """
 
 from __future__ import annotations
@@ -13,8 +18,13 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
+from data_layer.backend import Backend
 from data_layer.cache import Entry
+from ui import source
+from ui.markdown import md
 from ui.source import Choice
+
+STALE = "Showing the last data loaded; refreshing failed"
 
 
 def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
@@ -52,5 +62,25 @@ def ago(delta) -> str:
 
 
 def show(choice: Choice, entry: Entry) -> None:
-    """The line, as a caption in the sidebar (app.py calls it for every page)."""
-    st.sidebar.caption(f":material/schedule: {line(choice, entry)}")
+    """The line in the sidebar, and the warning while refreshes fail (app.py calls it for every
+    page, inside the sidebar); for a source that can change, kept current on its own (``_live``)."""
+    if not choice.can_change:
+        _draw(choice, entry)
+        return
+    live = st.fragment(_live, run_every=source.refresh_period())
+    live(choice, entry.store, entry.changed_at)
+
+
+def _live(choice: Choice, drawn: Backend, drawn_at: datetime) -> None:
+    """One run of the line's fragment: the whole page again if its data is no longer the one
+    the page drew (``drawn`` as of ``drawn_at``), else the line and warning as they are now."""
+    entry = source.current(choice)
+    if entry is None or entry.store is not drawn or entry.changed_at != drawn_at:
+        st.rerun()  # the whole app: every figure on the page is of the old data
+    _draw(choice, entry)
+
+
+def _draw(choice: Choice, entry: Entry) -> None:
+    st.caption(f":material/schedule: {line(choice, entry)}")
+    if entry.stale_reason:
+        st.warning(f"{STALE}: {md(entry.stale_reason)}", icon=":material/sync_problem:")

@@ -223,9 +223,26 @@ def load(choice: Choice, progress) -> Entry:
     )
 
 
+def current(choice: Choice) -> Entry | None:
+    """The entry of ``choice``'s source as the shared cache holds it now, its check started when
+    due (as ``load`` does); None if no store is cached for it, which only a full run reads."""
+    if _cache().cached(choice.key) is None:
+        return None
+    return load(choice, lambda _m, _f: None)
+
+
 def reload(choice: Choice) -> None:
     """Read the source again, in full, on the next run; if that fails, the data shown so far stays."""
     st.session_state["reload_requested"] = choice.key
 
 
-__all__ = ["AgentwatchError", "Choice", "accept_upload", "choose", "current_choice", "load", "reload"]
+__all__ = [
+    "AgentwatchError",
+    "Choice",
+    "accept_upload",
+    "choose",
+    "current",
+    "current_choice",
+    "load",
+    "reload",
+]
