@@ -146,21 +146,3 @@ def test_clicking_a_bar_filters_by_it_and_the_sidebar_shows_it(server, page):
     assert agent in chips.inner_text()
     _no_exception(page)
     screenshot(page, "demo-cost-after-click")
-
-
-def test_rows_added_to_a_watched_database_show_on_an_open_page_without_a_click(tmp_path):
-    """A dashboard left open shows new data on its own: the freshness line's fragment runs every
-    AGENTWATCH_REFRESH_S, its check finds the rows and the whole page runs again."""
-    from bench import generate
-    from bench.refresh import append_calls
-
-    path = generate.write_sqlite(generate.fleet(500, seed=3), tmp_path / "live.db")
-    env = {"AGENTWATCH_DEMO_DIR": str(tmp_path / "demo"), "AGENTWATCH_REFRESH_S": "1"}
-    with app_server("--source", str(path), env=env) as url, chromium_page(1440, 1600) as page:
-        before = visit(page, f"{url}/?range=All", "Overview")
-        assert metric_value(page, "LLM calls") == "500"
-        append_calls(path, 100, seed=4)
-        settled(page, after=before.number, title="Overview", text="600 LLM calls")
-        assert metric_value(page, "LLM calls") == "600"
-        _no_exception(page)
-        screenshot(page, "live-overview-after-new-rows")
