@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from data_layer.cache import Entry
+from ui import source
 from ui.freshness import ago, line
 from ui.source import Choice
 
@@ -71,3 +72,38 @@ def test_the_line_says_when_a_check_is_running():
     database = Choice("sidebar", "postgresql://u@h/db", "db", "k")
     expected = "Data as of 12:03:41 UTC, checked 5 s ago; checking for new data now"
     assert line(database, entry, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("activity", "expected"),
+    [
+        (("reading new rows", None), "; reading new rows now"),
+        (
+            ("reading the source again", "Reading llm calls from PostgreSQL"),
+            "; reading the source again now (reading llm calls from PostgreSQL)",
+        ),
+    ],
+)
+def test_the_line_says_what_a_running_check_reads(monkeypatch, activity, expected):
+    entry = _entry()
+    entry.checking = threading.Event()
+    database = Choice("sidebar", "postgresql://u@h/db", "db", "k")
+    monkeypatch.setitem(source._activity, database.key, activity)
+    assert line(database, entry, now=NOW) == "Data as of 12:03:41 UTC, checked 5 s ago" + expected
+
+
+def test_a_background_full_read_notes_each_step_and_forgets_them_when_done(monkeypatch):
+    """The refresh the cache runs in the background says what it reads while it reads it."""
+    database = Choice("sidebar", "/data/a.db", "a.db", "k")
+    seen = []
+
+    def build(progress):
+        seen.append(source.activity(database))
+        progress("Reading llm calls", None)
+        seen.append(source.activity(database))
+        return "new store"
+
+    monkeypatch.setattr(source, "refresh", lambda store, reload, progress: (reload(), True))
+    assert source._in_background(database, build)("old store") == ("new store", True)
+    assert seen == [("reading the source again", None), ("reading the source again", "Reading llm calls")]
+    assert source.activity(database) is None

@@ -29,9 +29,13 @@ STALE = "Showing the last data loaded; refreshing failed"
 
 def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
     """The sentence: when the data was read, when it was last found to match its source, and
-    whether a check is running (the figures shown stay these until a rerun after it ends)."""
+    whether a check is running and what it is reading (the figures shown stay these until a rerun
+    after it ends)."""
     sentence = _sentence(choice, entry, now or datetime.now(UTC))
-    return f"{sentence}; checking for new data now" if entry.checking is not None else sentence
+    if entry.checking is None:
+        return sentence
+    what, step = source.activity(choice) or ("checking for new data", None)
+    return f"{sentence}; {what} now" + (f" ({step[:1].lower()}{step[1:]})" if step else "")
 
 
 def _sentence(choice: Choice, entry: Entry, now: datetime) -> str:

@@ -16,6 +16,7 @@ import argparse
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -24,10 +25,12 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from data_layer import demo, policy, uploads
+from data_layer.backend import Backend
 from data_layer.cache import Entry, StoreCache
 from data_layer.errors import AgentwatchError
 from data_layer.refresh import open_watched, open_watched_pushdown, refresh
 from data_layer.sources import Location, open_sources
+from data_layer.sources.database import Progress
 
 CHOICE_KEY = "source_choice"
 UPLOAD_KEY = "upload"
@@ -214,13 +217,41 @@ def load(choice: Choice, progress) -> Entry:
 
     force = st.session_state.pop("reload_requested", None) == choice.key
     return _cache().get(
-        choice.key,
-        build,
-        refreshable=choice.can_change,
-        force=force,
-        # Runs in the background, where no page is there to show its progress.
-        refresh=lambda store: refresh(store, lambda: build(progress=None), lambda _m, _f: None),
+        choice.key, build, refreshable=choice.can_change, force=force, refresh=_in_background(choice, build)
     )
+
+
+# What each source's background check is doing past counting rows: (what, its latest step).
+_activity: dict[str, tuple[str, str | None]] = {}
+
+
+def activity(choice: Choice) -> tuple[str, str | None] | None:
+    """What the check of ``choice``'s store running in the background is doing, when it reads
+    rows: ``("reading new rows", step)`` or ``("reading the source again", step)``."""
+    return _activity.get(choice.key)
+
+
+def _in_background(
+    choice: Choice, build: Callable[..., Backend]
+) -> Callable[[Backend], tuple[Backend, bool]]:
+    """The store's refresh as the cache runs it, on a thread of its own: no page is there to
+    draw its progress, so each step is noted for the freshness line (``activity``) instead."""
+    key = choice.key
+
+    def step(what: str) -> Progress:
+        return lambda message, _fraction: _activity.__setitem__(key, (what, message))
+
+    def reload() -> Backend:
+        _activity[key] = ("reading the source again", None)
+        return build(progress=step("reading the source again"))
+
+    def check(store: Backend) -> tuple[Backend, bool]:
+        try:
+            return refresh(store, reload, step("reading new rows"))
+        finally:
+            _activity.pop(key, None)
+
+    return check
 
 
 def current(choice: Choice) -> Entry | None:
