@@ -259,7 +259,10 @@ def current(choice: Choice) -> Entry | None:
     due (as ``load`` does); None if no store is cached for it, which only a full run reads."""
     if _cache().cached(choice.key) is None:
         return None
-    return load(choice, lambda _m, _f: None)
+    try:  # dropped since, it is loaded here: its error is the full run's to show
+        return load(choice, lambda _m, _f: None)
+    except AgentwatchError:
+        return None
 
 
 def reload(choice: Choice) -> None:
@@ -271,6 +274,7 @@ __all__ = [
     "AgentwatchError",
     "Choice",
     "accept_upload",
+    "activity",
     "choose",
     "current",
     "current_choice",
