@@ -84,6 +84,14 @@ def _sidebar_source(choice, entry) -> None:
                     help="Run every query inside PostgreSQL and fetch only aggregates, instead of loading"
                     " the data here. On by default above AGENTWATCH_PUSHDOWN_ROWS rows.",
                 )
+            if choice.can_change:
+                st.toggle(
+                    "Live updates",
+                    value=True,
+                    key=freshness.LIVE_KEY,
+                    help=f"Redraw the page by itself when the source has new rows (checked every"
+                    f" {source.refresh_period():g} s). Off: the page changes only when you act.",
+                )
             left, right = st.columns(2)
             default = source.default_choice()
             back = "Use demo" if default.origin == "demo" else "Default source"

@@ -107,3 +107,28 @@ def test_a_background_full_read_notes_each_step_and_forgets_them_when_done(monke
     assert source._in_background(database, build)("old store") == ("new store", True)
     assert seen == [("reading the source again", None), ("reading the source again", "Reading llm calls")]
     assert source.activity(database) is None
+
+
+@pytest.mark.parametrize(
+    ("choice", "live", "ticks"),
+    [
+        (Choice("sidebar", "/data/a.db", "a.db", "k"), None, True),  # on unless turned off
+        (Choice("sidebar", "/data/a.db", "a.db", "k"), False, False),
+        (Choice("upload", "/tmp/u.jsonl", "u.jsonl", "k"), None, False),  # never changes
+        (Choice("demo", "demo", "Demo dataset", "k"), None, False),
+    ],
+)
+def test_the_line_runs_again_every_period_for_a_source_that_can_change(monkeypatch, choice, live, ticks):
+    import streamlit as st
+
+    from ui import freshness
+
+    fragments = []
+    monkeypatch.setattr(st, "session_state", {} if live is None else {freshness.LIVE_KEY: live})
+    monkeypatch.setattr(
+        st, "fragment", lambda func, run_every: fragments.append(run_every) or (lambda *a: None)
+    )
+    monkeypatch.setattr(freshness, "_draw", lambda *a: None)
+    monkeypatch.setenv(source.REFRESH_VAR, "7")
+    freshness.show(choice, _entry())
+    assert fragments == ([7.0] if ticks else [])

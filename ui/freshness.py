@@ -25,6 +25,7 @@ from ui.markdown import md
 from ui.source import Choice
 
 STALE = "Showing the last data loaded; refreshing failed"
+LIVE_KEY = "live"  # the sidebar's "Live updates" toggle: off, the page changes only when the user acts
 
 
 def line(choice: Choice, entry: Entry, now: datetime | None = None) -> str:
@@ -67,8 +68,9 @@ def ago(delta) -> str:
 
 def show(choice: Choice, entry: Entry) -> None:
     """The line in the sidebar, and the warning while refreshes fail (app.py calls it for every
-    page, inside the sidebar); for a source that can change, kept current on its own (``_live``)."""
-    if not choice.can_change:
+    page, inside the sidebar); for a source that can change, kept current on its own (``_live``)
+    unless the user turned live updates off."""
+    if not choice.can_change or not st.session_state.get(LIVE_KEY, True):
         _draw(choice, entry)
         return
     live = st.fragment(_live, run_every=source.refresh_period())
