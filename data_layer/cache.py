@@ -73,10 +73,15 @@ class StoreCache:
         refreshable: bool = False,
         force: bool = False,
         refresh: Refresh | None = None,
+        early_s: float = 0.0,
     ) -> Entry:
         """The entry for ``key``, loading it with ``load()`` on first use or when ``force`` asks for
         it (the Reload button). When due, a check starts in the background through ``refresh`` if
         given, else ``load``, and the call that starts it waits for it at most ``wait_s``.
+
+        ``early_s``: a check due within that many seconds starts now. A caller that comes back
+        every ``ttl_s`` (a page's periodic run) would otherwise find the store a moment short of
+        due every other time, and check only every second period.
 
         Raises what ``load`` raises when there is no earlier store to fall back on; a failed
         refresh or reload keeps the earlier store and marks it stale instead.
@@ -88,7 +93,7 @@ class StoreCache:
             entry = self._peek(key)
             if entry is None or force:
                 return self._load(key, entry, load)
-            if entry.checking is None and refreshable and self._due(entry):
+            if entry.checking is None and refreshable and self._due(entry, early_s):
                 check = refresh or (lambda _store: (load(), True))
                 started = entry.checking = threading.Event()
                 with self._guard:
@@ -121,8 +126,8 @@ class StoreCache:
         if running is not None:
             running.wait()
 
-    def _due(self, entry: Entry) -> bool:
-        return self.ttl_s is not None and time.monotonic() - entry.loaded_at > self.ttl_s
+    def _due(self, entry: Entry, early_s: float = 0.0) -> bool:
+        return self.ttl_s is not None and time.monotonic() - entry.loaded_at > self.ttl_s - early_s
 
     def _load(self, key: str, entry: Entry | None, load: Callable[[], Backend]) -> Entry:
         """Read the source in full, while the caller waits (first use, or Reload)."""

@@ -221,3 +221,21 @@ def test_a_reload_asked_during_a_check_waits_for_it_to_end():
     reloading.join(10)
     assert not reloading.is_alive() and during_the_check == [False]
     assert cache.get("db", lambda: FakeStore(9)).store.n == 3
+
+
+def test_a_caller_coming_back_every_period_checks_every_period():
+    """The freshness line's run comes back every ttl; checked a moment ago by the last one, the
+    store is due only with ``early_s``: without it the check would skip every other period."""
+    cache = StoreCache(ttl_s=60.0, wait_s=None)
+    entry = cache.get("db", lambda: FakeStore(1), refreshable=True)
+    checks = []
+
+    def count(store):
+        checks.append(store.n)
+        return store, False
+
+    entry.loaded_at = time.monotonic() - 59.9  # the last check ended 59.9 s ago: not quite due
+    cache.get("db", lambda: FakeStore(2), refreshable=True, refresh=count)
+    assert checks == []
+    cache.get("db", lambda: FakeStore(2), refreshable=True, refresh=count, early_s=30.0)
+    assert checks == [1]

@@ -9,7 +9,7 @@ is running.
 For a source that can change, the line is a fragment that runs again every period on its own, as
 a dashboard on a wall expects: each run starts the check when due, and once a check has found
 new rows (or read the source again) the whole page runs again and shows them, with no click. A
-check that outlasts the run's short wait (ten million calls in PostgreSQL) shows at the next one.
+check still running after a second (reading a changed source again) shows at the next run.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from ui.markdown import md
 from ui.source import Choice
 
 STALE = "Showing the last data loaded; refreshing failed"
+# How long the line's own run waits for a check it started or found running. New rows take a
+# few tenths of a second to append (a rerun waits only AGENTWATCH_REFRESH_WAIT_S); a click
+# arriving meanwhile waits at most this for its run.
+TICK_WAIT_S = 1.0
 LIVE_KEY = "live"  # the sidebar's "Live updates" toggle: off, the page changes only when the user acts
 
 
@@ -81,6 +85,9 @@ def _live(choice: Choice, drawn: Backend, drawn_at: datetime) -> None:
     """One run of the line's fragment: the whole page again if its data is no longer the one
     the page drew (``drawn`` as of ``drawn_at``), else the line and warning as they are now."""
     entry = source.current(choice)
+    running = entry.checking if entry is not None else None
+    if running is not None and running.wait(TICK_WAIT_S):  # its rows now, not a period later
+        entry = source.current(choice)
     if entry is None or entry.store is not drawn or entry.changed_at != drawn_at:
         st.rerun()  # the whole app: every figure on the page is of the old data
     _draw(choice, entry)

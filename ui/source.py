@@ -197,11 +197,12 @@ def accept_upload() -> None:
     choose(Choice(origin="upload", target=str(upload.path), label=upload.name, key=f"upload:{upload.digest}"))
 
 
-def load(choice: Choice, progress) -> Entry:
+def load(choice: Choice, progress, *, early_s: float = 0.0) -> Entry:
     """The store for ``choice``, from the shared cache or loaded now (raises AgentwatchError).
 
     Called on every run for the source the session shows, which marks an upload as still in use;
     an upload deleted since (unused too long) raises UploadGone, though its store may be cached.
+    ``early_s``: start the check when it is due within that many seconds (``StoreCache.get``).
     """
     if choice.origin == "upload":
         _uploads().touch(_session(), choice.target, name=choice.label)
@@ -217,7 +218,12 @@ def load(choice: Choice, progress) -> Entry:
 
     force = st.session_state.pop("reload_requested", None) == choice.key
     return _cache().get(
-        choice.key, build, refreshable=choice.can_change, force=force, refresh=_in_background(choice, build)
+        choice.key,
+        build,
+        refreshable=choice.can_change,
+        force=force,
+        refresh=_in_background(choice, build),
+        early_s=early_s,
     )
 
 
@@ -256,11 +262,12 @@ def _in_background(
 
 def current(choice: Choice) -> Entry | None:
     """The entry of ``choice``'s source as the shared cache holds it now, its check started when
-    due (as ``load`` does); None if no store is cached for it, which only a full run reads."""
+    due (as ``load`` does) or due within half a period: this is called every period, by the
+    freshness line's own runs. None if no store is cached for it, which only a full run reads."""
     if _cache().cached(choice.key) is None:
         return None
     try:  # dropped since, it is loaded here: its error is the full run's to show
-        return load(choice, lambda _m, _f: None)
+        return load(choice, lambda _m, _f: None, early_s=refresh_period() / 2)
     except AgentwatchError:
         return None
 
