@@ -132,3 +132,19 @@ def test_the_line_runs_again_every_period_for_a_source_that_can_change(monkeypat
     monkeypatch.setenv(source.REFRESH_VAR, "7")
     freshness.show(choice, _entry())
     assert fragments == ([7.0] if ticks else [])
+
+
+@pytest.mark.parametrize("own_run", [False, True])
+def test_only_the_lines_own_run_looks_for_new_data(monkeypatch, own_run):
+    """In the page's run the line draws the entry the page loaded: that run has started its check
+    already and must not wait for it. The fragment's timer runs ask the cache and may wait."""
+    from ui import freshness
+
+    database = Choice("sidebar", "/data/a.db", "a.db", "k")
+    entry, asked, drawn = _entry(store="store"), [], []
+    ctx = SimpleNamespace(fragment_ids_this_run=["line"] if own_run else None)
+    monkeypatch.setattr(freshness, "get_script_run_ctx", lambda: ctx)
+    monkeypatch.setattr(source, "current", lambda choice: asked.append(choice) or entry)
+    monkeypatch.setattr(freshness, "_draw", lambda choice, shown: drawn.append(shown))
+    freshness._live(database, entry, entry.store, entry.changed_at)
+    assert asked == ([database] if own_run else []) and drawn == [entry]

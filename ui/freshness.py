@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from data_layer.backend import Backend
 from data_layer.cache import Entry
@@ -78,12 +79,16 @@ def show(choice: Choice, entry: Entry) -> None:
         _draw(choice, entry)
         return
     live = st.fragment(_live, run_every=source.refresh_period())
-    live(choice, entry.store, entry.changed_at)
+    live(choice, entry, entry.store, entry.changed_at)
 
 
-def _live(choice: Choice, drawn: Backend, drawn_at: datetime) -> None:
-    """One run of the line's fragment: the whole page again if its data is no longer the one
-    the page drew (``drawn`` as of ``drawn_at``), else the line and warning as they are now."""
+def _live(choice: Choice, loaded: Entry, drawn: Backend, drawn_at: datetime) -> None:
+    """The line's fragment. In the page's run, the line of the entry it ``loaded``. In a run of
+    its own: the whole page again if its data is no longer the one the page drew (``drawn`` as
+    of ``drawn_at``), else the line and warning as they are now."""
+    if not _own_run():  # the page's run checked its source already, and waits for no check
+        _draw(choice, loaded)
+        return
     entry = source.current(choice)
     running = entry.checking if entry is not None else None
     if running is not None and running.wait(TICK_WAIT_S):  # its rows now, not a period later
@@ -91,6 +96,12 @@ def _live(choice: Choice, drawn: Backend, drawn_at: datetime) -> None:
     if entry is None or entry.store is not drawn or entry.changed_at != drawn_at:
         st.rerun()  # the whole app: every figure on the page is of the old data
     _draw(choice, entry)
+
+
+def _own_run() -> bool:
+    """Whether this run is the fragment's alone (its timer's), not a run of the whole page."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def _draw(choice: Choice, entry: Entry) -> None:
